@@ -1,0 +1,229 @@
+"""Check YAML nodes against the committed JSON Schema, with positions and actionable messages.
+
+The schema file is the single statement of a record's shape; editors use it through the YAML
+language server, and this module applies the same file to every record in CI. It implements the
+subset of JSON Schema the file uses (`SUPPORTED_KEYWORDS`); a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hubzoo.paths import REGISTRY_DIR
+from hubzoo.yamlnodes import (
+    BOOL,
+    FLOAT,
+    INT,
+    NULL,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    position,
+    to_python,
+    type_name,
+)
+
+RECORD_SCHEMA_PATH = REGISTRY_DIR / "schema" / "record.schema.json"
+
+SUPPORTED_KEYWORDS = frozenset(
+    {
+        "$schema", "$id", "title", "description",
+        "type", "properties", "required", "additionalProperties", "propertyNames",
+        "minProperties", "enum", "pattern", "minLength", "minimum", "maximum",
+        "items", "minItems", "uniqueItems",
+    }
+)  # fmt: skip
+
+Finding = tuple[int, int, str]
+"""(line, column, message) found in one document."""
+
+
+@cache
+def load_schema(path: Path = RECORD_SCHEMA_PATH) -> dict[str, Any]:
+    """The parsed schema file."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check(node: Node, schema: dict[str, Any], where: str = "") -> Iterator[Finding]:
+    """Every way `node` departs from `schema`; `where` names the node in messages."""
+    expected = schema.get("type")
+    if expected and not _has_type(node, expected):
+        yield _at(node, f"{_label(where)}expected {_article(expected)}, found {type_name(node)}")
+        return
+    for keyword, rule in schema.items():
+        checker = _CHECKERS.get(keyword)
+        if checker:
+            yield from checker(node, rule, schema, where)
+
+
+def _has_type(node: Node, expected: str) -> bool:
+    if expected == "object":
+        return isinstance(node, MappingNode)
+    if expected == "array":
+        return isinstance(node, SequenceNode)
+    if not isinstance(node, ScalarNode):
+        return False
+    if expected == "string":
+        return node.tag not in (INT, FLOAT, BOOL, NULL)
+    if expected == "integer":
+        return node.tag == INT
+    if expected == "number":
+        return node.tag in (INT, FLOAT)
+    if expected == "boolean":
+        return node.tag == BOOL
+    return expected == "null" and node.tag == NULL
+
+
+def _check_properties(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+    seen: set[str] = set()
+    known = list(rule)
+    extra = schema.get("additionalProperties", True)
+    for key_node, value in node.value:
+        key = str(key_node.value)
+        path = f"{where}.{key}" if where else key
+        if key in seen:
+            yield _at(key_node, f"duplicate key '{path}'")
+            continue
+        seen.add(key)
+        if key in rule:
+            yield from check(value, rule[key], path)
+        elif extra is False:
+            yield _at(key_node, _unknown_key_message(path, key, known))
+        elif isinstance(extra, dict):
+            yield from check(value, extra, path)
+
+
+def _unknown_key_message(path: str, key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(known)}"
+    return f"unknown key '{path}'{hint}"
+
+
+def _check_required(node: Node, rule: list, schema: dict, where: str) -> Iterator[Finding]:
+    present = {str(key.value) for key, _ in node.value}
+    for key in rule:
+        if key not in present:
+            yield _at(node, f"missing required key '{where + '.' if where else ''}{key}'")
+
+
+def _check_additional(node: Node, rule: Any, schema: dict, where: str) -> Iterator[Finding]:
+    if "properties" in schema or not isinstance(rule, dict):
+        return
+    yield from _check_properties(node, {}, schema, where)
+
+
+def _check_property_names(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+    for key_node, _ in node.value:
+        for line, col, message in check(key_node, rule, where):
+            yield line, col, f"{message} (a key of '{where}')"
+
+
+def _check_min_properties(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+    if len(node.value) < rule:
+        yield _at(node, f"{_label(where)}expected at least {rule} entries")
+
+
+def _check_enum(node: Node, rule: list, schema: dict, where: str) -> Iterator[Finding]:
+    value = to_python(node)
+    if value not in rule:
+        close = difflib.get_close_matches(str(value), [str(v) for v in rule], n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        options = ", ".join(str(v) for v in rule)
+        yield _at(node, f"{_label(where)}{value!r} is not one of: {options}{hint}")
+
+
+def _check_pattern(node: Node, rule: str, schema: dict, where: str) -> Iterator[Finding]:
+    if not _compiled(rule).search(str(node.value)):
+        meaning = schema.get("description", f"a string matching {rule}")
+        yield _at(node, f"{_label(where)}{node.value!r} is not valid: expected {meaning}")
+
+
+def _check_min_length(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+    if len(str(node.value)) < rule:
+        yield _at(node, f"{_label(where)}must not be empty")
+
+
+def _check_minimum(node: Node, rule: float, schema: dict, where: str) -> Iterator[Finding]:
+    if to_python(node) < rule:
+        yield _at(node, f"{_label(where)}must be at least {rule}, found {node.value}")
+
+
+def _check_maximum(node: Node, rule: float, schema: dict, where: str) -> Iterator[Finding]:
+    if to_python(node) > rule:
+        yield _at(node, f"{_label(where)}must be at most {rule}, found {node.value}")
+
+
+def _check_items(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+    for index, item in enumerate(node.value):
+        yield from check(item, rule, f"{where}[{index}]")
+
+
+def _check_min_items(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+    if len(node.value) < rule:
+        yield _at(node, f"{_label(where)}expected at least {rule} item(s)")
+
+
+def _check_unique_items(node: Node, rule: bool, schema: dict, where: str) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for item in node.value:
+        text = repr(to_python(item))
+        if rule and text in seen:
+            yield _at(item, f"{_label(where)}{to_python(item)!r} is listed twice")
+        seen.add(text)
+
+
+_CHECKERS: dict[str, Callable[[Node, Any, dict, str], Iterator[Finding]]] = {
+    "properties": _check_properties,
+    "required": _check_required,
+    "additionalProperties": _check_additional,
+    "propertyNames": _check_property_names,
+    "minProperties": _check_min_properties,
+    "enum": _check_enum,
+    "pattern": _check_pattern,
+    "minLength": _check_min_length,
+    "minimum": _check_minimum,
+    "maximum": _check_maximum,
+    "items": _check_items,
+    "minItems": _check_min_items,
+    "uniqueItems": _check_unique_items,
+}
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _at(node: Node, message: str) -> Finding:
+    line, col = position(node)
+    return line, col, message
+
+
+def _label(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def _article(type_: str) -> str:
+    names = {"object": "a mapping", "array": "a list", "integer": "an integer"}
+    return names.get(type_, f"a {type_}")
+
+
+def keywords_used(schema: Any) -> set[str]:
+    """Every JSON Schema keyword appearing in `schema` (property names excluded)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            found.add(key)
+            if key == "properties":
+                for sub in value.values():
+                    found |= keywords_used(sub)
+            elif isinstance(value, dict):
+                found |= keywords_used(value)
+    return found
