@@ -36,6 +36,7 @@ class ValidationResult:
     records: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files_checked: int = 0
+    shared: SharedData | None = None
 
 
 def find_record_files(registry_dir: Path) -> list[Path]:
@@ -65,7 +66,7 @@ def validate(
     registry_dir = Path(os.path.abspath(registry_dir))
     base = Path(os.path.abspath(base or Path.cwd()))
     shared, shared_problems = load_shared(registry_dir, base)
-    result = ValidationResult(problems=list(shared_problems))
+    result = ValidationResult(problems=list(shared_problems), shared=shared)
     files = list(paths) if paths is not None else find_record_files(registry_dir)
     handles: dict[str, str] = {}
     for display, record, problems in _check_all(files, registry_dir, base, shared):
