@@ -1,0 +1,438 @@
+"""Where a checkpoint comes from: fetch a TF-Slim tarball, cache and verify it, extract it safely.
+
+Pure standard library (no TensorFlow), so it runs on any path of the project.
+
+A checkpoint on disk is either a TF2-style prefix (`P.index` beside `P.data-NNNNN-of-MMMMM`
+shards) or a single-file checkpoint as in the 2016 TF-Slim tarballs (`inception_v1.ckpt`); both
+are what `tf.train.load_checkpoint(P)` reads.
+
+Cache layout under `cache_dir`::
+
+    <sha256>.tar.gz       a download whose sha256 matched the expected one
+    <sha256>/             its extracted contents (a local tarball is extracted here too)
+    url-<hash>.tar.gz     a download with no known sha256, keyed by a hash of its URL
+    url-<hash>/           its extracted contents
+    .<name>.*.part        a download in progress; renamed into place only once verified
+    .<name>.*.extracting  an extraction in progress; renamed into place only once complete
+
+A cache hit on a known sha256 touches no network; one on an unknown sha256 re-hashes the kept
+download to report its digest.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import http.client
+import lzma
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from hubzoo.errors import HubzooError
+from hubzoo.progress import Progress
+
+DEFAULT_TIMEOUT_S = 30.0
+URL_SCHEMES = ("http://", "https://", "file://")
+TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+CHUNK_BYTES = 1 << 20
+LOCAL_CHECKPOINT_HINT = "Pass a local checkpoint with `--checkpoint PATH|URL` or use `--synthetic`."
+# TensorFlow's table files (a V2 checkpoint's .index, a V1 single-file checkpoint) end in a
+# 48-byte footer whose last 8 bytes are this magic number, little-endian.
+TABLE_FOOTER_BYTES = 48
+TABLE_MAGIC = (0xDB4775248B80FB57).to_bytes(8, "little")
+DATA_SHARD = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class CheckpointSource:
+    """A record's checkpoint: the tarball's URL, the checkpoint prefix inside it, its sha256."""
+
+    url: str
+    member: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class FetchedCheckpoint:
+    """A checkpoint ready for `tf.train.load_checkpoint(prefix)`.
+
+    `sha256` is the digest of the tarball it came from, or for a local checkpoint prefix or
+    folder, `checkpoint_digest(prefix)`. `verified` is True iff it matched an expected sha256.
+    """
+
+    prefix: Path
+    sha256: str
+    verified: bool
+
+
+def fetch_checkpoint(
+    source: CheckpointSource,
+    cache_dir: Path,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> FetchedCheckpoint:
+    """Download `source` into `cache_dir` (unless cached), verify, extract, locate its member.
+
+    `progress` defaults to a reporter on stderr. Raises HubzooError when the URL cannot be
+    reached, the sha256 does not match, the tarball is corrupt or unsafe, or the member is absent.
+    """
+    return _fetch_url(
+        source.url,
+        Path(cache_dir).absolute(),
+        source.member,
+        source.sha256,
+        progress or Progress(),
+        timeout,
+    )
+
+
+def resolve_checkpoint(
+    location: str,
+    cache_dir: Path,
+    member: str | None = None,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> FetchedCheckpoint:
+    """Resolve a user's `--checkpoint` value to a checkpoint on disk.
+
+    `location` is a checkpoint prefix (or its `.index` file), a folder holding one checkpoint,
+    a `.tar.gz`/`.tgz`/`.tar` file, or an http(s):// or file:// URL of a tarball. `member`
+    picks a checkpoint inside a tarball or folder (needed only when it holds several).
+    `sha256`, when given, is the expected digest of the tarball, or for a prefix or folder, the
+    expected `checkpoint_digest`. Local files are never modified or deleted.
+    """
+    progress = progress or Progress()
+    if "://" in location:
+        if not location.startswith(URL_SCHEMES):
+            raise HubzooError(
+                f"unsupported checkpoint URL {location}: use http://, https:// or file://"
+            )
+        return _fetch_url(location, Path(cache_dir).absolute(), member, sha256, progress, timeout)
+    path = Path(location).expanduser().absolute()
+    if path.name.endswith(".index") and path.is_file():
+        path = path.with_name(path.name.removesuffix(".index"))
+    if path.is_file() and path.name.endswith(TARBALL_SUFFIXES):
+        return _resolve_local_tarball(path, Path(cache_dir).absolute(), member, sha256, progress)
+    if path.is_dir():
+        prefix = _locate(path, member, str(path), recursive=False)
+    elif _checkpoint_files(path) is not None:
+        prefix = path
+    else:
+        raise HubzooError(
+            f"no checkpoint at {location}: expected a checkpoint prefix with "
+            f"{path.name}.index beside it, a folder holding one checkpoint, a .tar.gz/.tgz/.tar "
+            "file, or an http(s):// or file:// URL of a tarball"
+        )
+    digest = checkpoint_digest(prefix)
+    expected = _normalise_sha256(sha256)
+    if expected is not None and digest != expected:
+        raise HubzooError(
+            f"sha256 mismatch for checkpoint {prefix}: expected {expected}, got {digest}"
+        )
+    return FetchedCheckpoint(prefix, digest, expected is not None)
+
+
+def checkpoint_digest(prefix: Path) -> str:
+    """A sha256 of a checkpoint's files that does not depend on where it lives or its name.
+
+    It hashes the lines `<suffix>\\0<sha256 of the file>\\n`, sorted by suffix, one per file of
+    the checkpoint, the suffix being the file name after the prefix's name (`.index`,
+    `.data-00000-of-00001`; empty for a single-file checkpoint).
+    """
+    files = _checkpoint_files(Path(prefix))
+    if files is None:
+        raise HubzooError(f"no checkpoint at {prefix}")
+    lines = sorted(
+        f"{file.name.removeprefix(Path(prefix).name)}\0{_file_sha256(file)}\n" for file in files
+    )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _fetch_url(
+    url: str,
+    cache_dir: Path,
+    member: str | None,
+    sha256: str | None,
+    progress: Progress,
+    timeout: float,
+) -> FetchedCheckpoint:
+    expected = _normalise_sha256(sha256)
+    key = expected or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    archive = cache_dir / (key + _archive_suffix(url))
+    extracted = cache_dir / key
+    if expected is not None and extracted.is_dir():
+        return FetchedCheckpoint(_locate(extracted, member, url, recursive=True), expected, True)
+    if archive.is_file():
+        digest = expected or _file_sha256(archive)
+    else:
+        digest = _download(url, archive, expected, progress, timeout)
+        _remove_tree(extracted)
+    if expected is None:
+        progress.note(
+            f"no sha256 is known for {url}, so it was not verified; its sha256 is {digest}"
+        )
+    if not extracted.is_dir():
+        try:
+            _extract_tarball(archive, extracted, url, progress)
+        except HubzooError:
+            archive.unlink(missing_ok=True)
+            raise
+    prefix = _locate(extracted, member, url, recursive=True)
+    return FetchedCheckpoint(prefix, digest, expected is not None)
+
+
+def _resolve_local_tarball(
+    path: Path, cache_dir: Path, member: str | None, sha256: str | None, progress: Progress
+) -> FetchedCheckpoint:
+    expected = _normalise_sha256(sha256)
+    digest = _file_sha256(path)
+    if expected is not None and digest != expected:
+        raise HubzooError(f"sha256 mismatch for {path}: expected {expected}, got {digest}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    extracted = cache_dir / digest
+    if not extracted.is_dir():
+        _extract_tarball(path, extracted, str(path), progress)
+    prefix = _locate(extracted, member, str(path), recursive=True)
+    return FetchedCheckpoint(prefix, digest, expected is not None)
+
+
+def _download(
+    url: str, target: Path, expected: str | None, progress: Progress, timeout: float
+) -> str:
+    """Stream `url` into a temporary file beside `target`; rename it there once verified."""
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        raise _unreachable(url, f"HTTP {error.code} {error.reason}") from None
+    except urllib.error.URLError as error:
+        raise _unreachable(url, str(error.reason)) from None
+    except (OSError, ValueError) as error:
+        raise _unreachable(url, str(error) or type(error).__name__) from None
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    label = f"download {urllib.parse.urlparse(url).path.rsplit('/', 1)[-1] or url}"
+    hasher = hashlib.sha256()
+    descriptor, part_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+    )
+    part = Path(part_name)
+    try:
+        with response, os.fdopen(descriptor, "wb") as out, progress.bar(total, label) as bar:
+            try:
+                while chunk := response.read(CHUNK_BYTES):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    bar.update(len(chunk))
+            except (OSError, http.client.HTTPException) as error:
+                raise _unreachable(url, f"download interrupted: {error}") from None
+        if total is not None and bar.done < total:
+            raise _unreachable(url, f"download ended after {bar.done} of {total} bytes")
+        digest = hasher.hexdigest()
+        if expected is not None and digest != expected:
+            raise HubzooError(
+                f"sha256 mismatch for {url}: expected {expected}, got {digest}; "
+                "the download was not kept"
+            )
+        part.replace(target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _unreachable(url: str, reason: str) -> HubzooError:
+    return HubzooError(f"cannot fetch checkpoint {url}: {reason}. {LOCAL_CHECKPOINT_HINT}")
+
+
+def _extract_tarball(archive: Path, target: Path, origin: str, progress: Progress) -> None:
+    """Extract the regular files and folders of `archive` into `target`, refusing anything else.
+
+    Works in a temporary folder beside `target` and renames it into place only when complete.
+    """
+    work = Path(
+        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".extracting")
+    )
+    try:
+        with progress.stage(f"extract {archive.name}"):
+            try:
+                with tarfile.open(archive, _read_mode(archive)) as tar:
+                    for member in tar:
+                        _check_member(member, origin)
+                        tar.extract(member, work, filter="data")
+            except tarfile.FilterError as error:
+                raise HubzooError(f"unsafe member in tarball {origin}: {error}") from None
+            except (
+                tarfile.TarError,
+                EOFError,
+                zlib.error,
+                gzip.BadGzipFile,
+                lzma.LZMAError,
+            ) as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise HubzooError(
+                    f"corrupt tarball {origin}: {reason} (truncated, damaged or not a tar archive)"
+                ) from None
+        try:
+            work.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        _remove_tree(work)
+
+
+def _read_mode(archive: Path) -> str:
+    """Gzip for .tar.gz/.tgz, none for .tar, detected otherwise (so errors say what is wrong)."""
+    if archive.name.endswith((".tar.gz", ".tgz")):
+        return "r:gz"
+    return "r:" if archive.name.endswith(".tar") else "r:*"
+
+
+def _check_member(member: tarfile.TarInfo, origin: str) -> None:
+    """Refuse absolute paths, `..` components, links, devices and fifos."""
+    name = member.name
+    unsafe = f"unsafe member {name!r} in tarball {origin}"
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise HubzooError(f"{unsafe}: absolute path")
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        raise HubzooError(f"{unsafe}: '..' leads out of the extraction folder")
+    if member.issym():
+        raise HubzooError(f"{unsafe}: symbolic link to {member.linkname!r}")
+    if member.islnk():
+        raise HubzooError(f"{unsafe}: hard link to {member.linkname!r}")
+    if not (member.isreg() or member.isdir()):
+        kinds = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device"}
+        kind = kinds.get(member.type, "fifo" if member.isfifo() else "special file")
+        raise HubzooError(f"{unsafe}: {kind}; only regular files and folders are extracted")
+
+
+def _locate(root: Path, member: str | None, origin: str, recursive: bool) -> Path:
+    """The checkpoint `member` under `root`, or its only checkpoint when `member` is None."""
+    if member:
+        relative = PurePosixPath(member)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise HubzooError(f"checkpoint member {member!r} must be a relative path")
+        prefix = root / relative
+        if _checkpoint_files(prefix) is not None:
+            return prefix
+        raise HubzooError(
+            f"no checkpoint {member!r} in {origin}; it holds {_describe_contents(root, recursive)}"
+        )
+    found = _find_checkpoints(root, recursive)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise HubzooError(
+            f"no checkpoint in {origin}; it holds {_describe_contents(root, recursive)}"
+        )
+    names = ", ".join(str(prefix.relative_to(root)) for prefix in found)
+    raise HubzooError(f"{origin} holds several checkpoints ({names}); name the one to use")
+
+
+def _describe_contents(root: Path, recursive: bool) -> str:
+    found = _find_checkpoints(root, recursive)
+    if found:
+        return "the checkpoints " + ", ".join(str(p.relative_to(root)) for p in found)
+    files = sorted(str(p.relative_to(root)) for p in _files_under(root, recursive))
+    if not files:
+        return "no files"
+    more = f" and {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
+    return "no checkpoint, only the files " + ", ".join(files[:MAX_LISTED]) + more
+
+
+def _find_checkpoints(root: Path, recursive: bool) -> list[Path]:
+    prefixes = set()
+    for file in _files_under(root, recursive):
+        if file.name.endswith(".index"):
+            prefixes.add(file.with_name(file.name.removesuffix(".index")))
+        elif not DATA_SHARD.search(file.name) and _is_table_file(file):
+            prefixes.add(file)
+    return sorted(prefix for prefix in prefixes if _checkpoint_files(prefix) is not None)
+
+
+def _files_under(root: Path, recursive: bool) -> list[Path]:
+    candidates = root.rglob("*") if recursive else root.iterdir()
+    return [path for path in candidates if path.is_file()]
+
+
+def _checkpoint_files(prefix: Path) -> list[Path] | None:
+    """The files of the checkpoint at `prefix`; None if there is none; HubzooError if damaged."""
+    index = prefix.with_name(prefix.name + ".index")
+    if index.is_file():
+        if not _is_table_file(index):
+            raise HubzooError(
+                f"corrupt checkpoint {prefix}: {index.name} is not a TensorFlow index file"
+                " (truncated or damaged)"
+            )
+        return [index, *_data_shards(prefix)]
+    if prefix.is_file() and _is_table_file(prefix):
+        return [prefix]
+    return None
+
+
+def _data_shards(prefix: Path) -> list[Path]:
+    shards = sorted(prefix.parent.glob(glob.escape(prefix.name) + ".data-*-of-*"))
+    counts = {int(m.group(2)) for s in shards if (m := DATA_SHARD.search(s.name))}
+    if len(counts) != 1:
+        raise HubzooError(
+            f"corrupt checkpoint {prefix}: expected {prefix.name}.data-NNNNN-of-MMMMM files "
+            f"beside {prefix.name}.index, found {', '.join(s.name for s in shards) or 'none'}"
+        )
+    count = counts.pop()
+    wanted = [prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{count:05d}") for i in range(count)]
+    missing = [path.name for path in wanted if not path.is_file()]
+    if missing:
+        raise HubzooError(f"incomplete checkpoint {prefix}: missing {', '.join(missing)}")
+    return wanted
+
+
+def _is_table_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            file.seek(0, os.SEEK_END)
+            if file.tell() < TABLE_FOOTER_BYTES:
+                return False
+            file.seek(-len(TABLE_MAGIC), os.SEEK_END)
+            return file.read() == TABLE_MAGIC
+    except OSError:
+        return False
+
+
+def _file_sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _normalise_sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digest = value.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise HubzooError(f"not a sha256 digest (64 hex digits): {value!r}")
+    return digest
+
+
+def _archive_suffix(url: str) -> str:
+    path = urllib.parse.urlparse(url).path
+    return next((suffix for suffix in TARBALL_SUFFIXES if path.endswith(suffix)), ".tarball")
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
