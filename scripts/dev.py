@@ -1,0 +1,131 @@
+"""The README's two commands: `demo` (publish a module, build and serve the site) and `test`.
+
+Runs with nothing but Python 3.11: it creates `.venv/` from requirements.lock when it is missing
+or stale, and the other things the tests need (the legacy tensorflow_hub 0.15 venv, Debian's
+Chromium) when they are missing, then hands over to the project's own commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = REPO / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+LOCK = REPO / "requirements.lock"
+STAMP = VENV / ".hubzoo-lock-sha256"
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
+BROWSER_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+DEMO_HANDLE = "inception_v1/feature_vector/1"
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", file=sys.stderr, flush=True)
+
+
+def run(*command: str | Path, check: bool = True) -> int:
+    """Run a command from the repository root, streaming its output."""
+    done = subprocess.run([str(part) for part in command], cwd=REPO)
+    if check and done.returncode != 0:
+        say(f"failed ({done.returncode}): {' '.join(str(p) for p in command)}")
+        sys.exit(done.returncode)
+    return done.returncode
+
+
+def ensure_venv() -> None:
+    """Create or refresh .venv from the pinned lock file; the stamp is written last."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"hubzoo needs Python 3.11; this is {sys.version.split()[0]} ({sys.executable})")
+    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    if VENV_PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    say(f"installing pinned dependencies into {VENV} (a few minutes the first time)")
+    if not VENV_PYTHON.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "-r", LOCK)  # fmt: skip
+    STAMP.write_text(wanted + "\n")
+
+
+def ensure_legacy_venv() -> None:
+    """The tensorflow-hub 0.15 client venv the parity and snippet tests run."""
+    run(
+        VENV_PYTHON, "-c", "from hubzoo.legacy_venv import ensure_legacy_venv; ensure_legacy_venv()"
+    )
+
+
+def ensure_browser() -> None:
+    """Debian's Chromium and ChromeDriver, for the browser tests."""
+    if all(path.exists() for path in BROWSER_FILES):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(
+            "the browser tests need Debian's chromium and chromium-driver: "
+            f"run 'apt-get install {' '.join(BROWSER_PACKAGES)}' as root, then try again"
+        )
+    say("installing Debian's chromium and chromium-driver")
+    run("apt-get", "update", "-qq")
+    env_command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES]
+    done = subprocess.run(env_command, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    if done.returncode != 0:
+        sys.exit("apt-get could not install chromium and chromium-driver")
+
+
+def test(pytest_args: list[str]) -> int:
+    """Lint, validate the registry, check docs/ is current, then run the whole test suite."""
+    ensure_venv()
+    ensure_legacy_venv()
+    ensure_browser()
+    scripts = REPO / "scripts"
+    failures = 0
+    for step in (
+        [VENV / "bin" / "ruff", "check", "."],
+        [VENV_PYTHON, scripts / "validate.py"],
+        [VENV_PYTHON, scripts / "build_docs.py", "--check"],
+    ):
+        failures += run(*step, check=False) != 0
+    code = run(VENV_PYTHON, "-m", "pytest", *pytest_args, check=False)
+    if failures:
+        say(f"{failures} check(s) before pytest failed; see above")
+        return 1
+    return code
+
+
+def demo(port: int, serve: bool) -> int:
+    """Publish the demo module from a synthetic checkpoint (which builds the site), then serve."""
+    ensure_venv()
+    scripts = REPO / "scripts"
+    run(VENV_PYTHON, scripts / "publish.py", DEMO_HANDLE, "--synthetic")
+    if serve:
+        return run(VENV_PYTHON, scripts / "serve.py", "--port", str(port), check=False)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    test_parser = commands.add_parser("test", help="run every check and the whole test suite")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    demo_parser = commands.add_parser(
+        "demo", help=f"publish {DEMO_HANDLE} (synthetic checkpoint), build the site and serve both"
+    )
+    demo_parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1")
+    demo_parser.add_argument("--no-serve", action="store_true", help="stop after building the site")
+    args = parser.parse_args()
+    if args.command == "test":
+        return test(args.pytest_args)
+    return demo(args.port, serve=not args.no_serve)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
