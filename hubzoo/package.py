@@ -1,0 +1,202 @@
+"""Pack a module folder into a reproducible .tar.gz, and unpack such an archive safely.
+
+The archive holds only what a SavedModel or a TF1 Hub module may hold (`ALLOWED_MODULE_FILES`).
+Members are sorted, with fixed mtimes, owners and modes, inside a gzip stream with a fixed
+header, so the same files always give the same sha256.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from hubzoo.errors import HubzooError
+
+ALLOWED_MODULE_FILES = (
+    "saved_model.pb",
+    "saved_model.pbtxt",
+    "fingerprint.pb",
+    "tfhub_module.pb",
+    "variables/variables.index",
+    "variables/variables.data-NNNNN-of-NNNNN",
+    "assets/**",
+    "assets.extra/**",
+)
+"""What a module folder may hold (TF 2.21's `tf.saved_model.save` also writes fingerprint.pb)."""
+
+_ALLOWED_FILE = re.compile(
+    r"saved_model\.pb|saved_model\.pbtxt|fingerprint\.pb|tfhub_module\.pb"
+    r"|variables/variables\.index|variables/variables\.data-\d{5}-of-\d{5}"
+    r"|assets/.+|assets\.extra/.+"
+)
+_ALLOWED_DIR = re.compile(r"variables|assets(/.+)?|assets\.extra(/.+)?")
+_GRAPH_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+_MTIME = 0
+_GZIP_LEVEL = 6
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PackagedArtifact:
+    """A packed module archive and its content digest."""
+
+    path: Path
+    sha256: str
+    bytes: int
+
+
+def package_module(module_dir: Path, out_file: Path) -> PackagedArtifact:
+    """Pack `module_dir` into `out_file` (written atomically) and return its sha256 and size.
+
+    Raises HubzooError when the folder holds anything outside `ALLOWED_MODULE_FILES`, or no graph.
+    """
+    module_dir = Path(module_dir)
+    out_file = Path(out_file)
+    dirs, files = _module_members(module_dir)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    tmp_path = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            with (
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=hashing, compresslevel=_GZIP_LEVEL, mtime=_MTIME
+                ) as gz,
+                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+            ):
+                for name in sorted(dirs + files):
+                    _add_member(tar, module_dir, name, is_dir=name in dirs)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, out_file)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return PackagedArtifact(path=out_file, sha256=hashing.sha256.hexdigest(), bytes=hashing.size)
+
+
+def unpack_artifact(archive: Path, dest: Path) -> Path:
+    """Extract a module archive into `dest` (absent or empty) and return the module folder.
+
+    Only regular files and folders at allowed module paths are accepted: absolute names, `..`,
+    links, devices and unexpected files raise HubzooError. Nothing is written outside `dest`.
+    """
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise HubzooError(f"cannot unpack into {dest}: it exists and is not an empty folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                name = _checked_member_name(member, archive)
+                if not name:
+                    continue
+                if name in seen:
+                    raise HubzooError(f"{archive}: member {name!r} appears twice")
+                seen.add(name)
+                target = dest.joinpath(*name.split("/"))
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                with source, open(target, "xb") as out:
+                    shutil.copyfileobj(source, out, _CHUNK)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        if isinstance(error, FileNotFoundError) and not Path(archive).exists():
+            raise HubzooError(f"archive {archive} does not exist") from error
+        raise HubzooError(f"{archive} is not a readable module archive: {error}") from error
+    if not any(name in seen for name in _GRAPH_FILES):
+        raise HubzooError(f"{archive} holds no saved_model.pb or saved_model.pbtxt")
+    return dest
+
+
+def _module_members(module_dir: Path) -> tuple[list[str], list[str]]:
+    """The folder's directories and files as POSIX paths relative to it, after checking them."""
+    if not module_dir.is_dir():
+        raise HubzooError(f"module folder {module_dir} does not exist")
+    dirs: list[str] = []
+    files: list[str] = []
+    offending: list[str] = []
+    for path in sorted(module_dir.rglob("*")):
+        name = path.relative_to(module_dir).as_posix()
+        if path.is_symlink():
+            offending.append(f"{name} (symlink)")
+        elif path.is_dir():
+            (dirs if _ALLOWED_DIR.fullmatch(name) else offending).append(name + "/")
+        elif path.is_file():
+            (files if _ALLOWED_FILE.fullmatch(name) else offending).append(name)
+        else:
+            offending.append(f"{name} (not a regular file)")
+    if offending:
+        raise HubzooError(
+            f"{module_dir} holds files a module may not hold: {', '.join(offending)} "
+            f"(allowed: {', '.join(ALLOWED_MODULE_FILES)})"
+        )
+    if not any(name in files for name in _GRAPH_FILES):
+        raise HubzooError(f"{module_dir} holds no saved_model.pb or saved_model.pbtxt")
+    return [name.rstrip("/") for name in dirs], files
+
+
+def _add_member(tar: tarfile.TarFile, module_dir: Path, name: str, is_dir: bool) -> None:
+    info = tarfile.TarInfo(name)
+    info.mtime = _MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if is_dir:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+        return
+    path = module_dir / name
+    info.mode = 0o644
+    info.size = path.stat().st_size
+    with open(path, "rb") as source:
+        tar.addfile(info, source)
+
+
+def _checked_member_name(member: tarfile.TarInfo, archive: Path) -> str:
+    """The member's normalised name ("" for the top folder), or HubzooError if it is unsafe."""
+    raw = member.name
+    parts = PurePosixPath(raw).parts
+    if raw.startswith("/") or "\\" in raw or "\x00" in raw or ".." in parts:
+        raise HubzooError(f"{archive}: unsafe member name {raw!r}")
+    name = "/".join(part for part in parts if part != ".")
+    if member.isdir():
+        allowed = not name or _ALLOWED_DIR.fullmatch(name)
+    elif member.isreg():
+        allowed = _ALLOWED_FILE.fullmatch(name)
+    else:
+        raise HubzooError(f"{archive}: member {raw!r} is a link or special file")
+    if not allowed:
+        raise HubzooError(f"{archive}: member {raw!r} is not a module file")
+    return name
+
+
+class _HashingWriter:
+    """A write-only file object that hashes and counts what passes through to `raw`."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()

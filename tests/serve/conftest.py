@@ -1,0 +1,60 @@
+"""A running server on 127.0.0.1 over a local store with one module and a small site."""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hubzoo.package import PackagedArtifact
+from hubzoo.serve import serve
+from hubzoo.store import Store, open_store
+from tests.store.helpers import fake_archive, publisher_manifest
+
+HANDLE = "test/fake/feature_vector/1"
+SECRET = b"secret outside the site and the store"
+
+
+@dataclass
+class Served:
+    base_url: str
+    port: int
+    store: Store
+    site: Path
+    secret: Path
+    artifact: PackagedArtifact
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Served:
+    root = tmp_path_factory.mktemp("served")
+    store = open_store(str(root / "store"))
+    artifact = fake_archive(root)
+    store.put(HANDLE, artifact.path, publisher_manifest())
+    secret = root / "secret.txt"
+    secret.write_bytes(SECRET)
+    site = _write_site(root / "site", secret)
+
+    server = serve(store, site, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    yield Served(f"http://127.0.0.1:{port}", port, store, site, secret, artifact)
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _write_site(site: Path, secret: Path) -> Path:
+    pages = {
+        "index.html": "<h1>hubzoo</h1>",
+        "assets/style.css": "h1 {}",
+        f"{HANDLE}/index.html": "<h1>Module test/fake/feature_vector/1</h1>",
+    }
+    for name, text in pages.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    (site / "leak.txt").symlink_to(secret)
+    (site / "outside").symlink_to(secret.parent)
+    (site / "inside.css").symlink_to(site / "assets/style.css")
+    return site
