@@ -60,78 +60,87 @@ PARALLEL_THRESHOLD = 2000
 
 
 def validate(
-    registry_dir: Path, paths: Iterable[Path] | None = None, base: Path | None = None
+    registry_dir: Path,
+    paths: Iterable[Path] | None = None,
+    base: Path | None = None,
+    build_records: bool = True,
 ) -> ValidationResult:
-    """Validate the given record files, or every record in the registry."""
+    """Validate the given record files, or every record in the registry.
+
+    `base` is the folder paths in messages are relative to (default: the working folder);
+    without `build_records`, only problems are collected (the command-line check).
+    """
     registry_dir = Path(os.path.abspath(registry_dir))
     base = Path(os.path.abspath(base or Path.cwd()))
     shared, shared_problems = load_shared(registry_dir, base)
     result = ValidationResult(problems=list(shared_problems), shared=shared)
     files = list(paths) if paths is not None else find_record_files(registry_dir)
     handles: dict[str, str] = {}
-    for display, record, problems in _check_all(files, registry_dir, base, shared):
+    checked = _check_all(files, registry_dir, base, shared, build_records)
+    for display, handle, record, problems in checked:
         result.files_checked += 1
         result.problems.extend(problems)
-        if record is None:
+        if handle is None:
             continue
-        if record.handle in handles:
-            result.problems.append(
-                Problem(
-                    display,
-                    1,
-                    1,
-                    f"handle '{record.handle}' is also used by {handles[record.handle]}",
-                )
-            )
+        if handle in handles:
+            message = f"handle '{handle}' is also used by {handles[handle]}"
+            result.problems.append(Problem(display, 1, 1, message))
             continue
-        handles[record.handle] = display
-        result.records.append(record)
+        handles[handle] = display
+        if record is not None:
+            result.records.append(record)
     result.problems.sort()
     return result
 
 
+Checked = tuple[str, str | None, Record | None, list[Problem]]
+"""(path as displayed, handle if valid, record if valid and asked for, problems)."""
+
+
 def _check_all(
-    files: list[Path], registry_dir: Path, base: Path, shared: SharedData
-) -> Iterator[tuple[str, Record | None, list[Problem]]]:
+    files: list[Path], registry_dir: Path, base: Path, shared: SharedData, build_records: bool
+) -> Iterator[Checked]:
     workers = os.cpu_count() or 1
+    args = (registry_dir, base, shared, build_records)
     if len(files) < PARALLEL_THRESHOLD or workers < 2:
-        yield from _check_chunk(files, registry_dir, base, shared)
+        yield from _check_chunk(files, *args)
         return
     size = -(-len(files) // workers)
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        jobs = [pool.submit(_check_chunk, chunk, registry_dir, base, shared) for chunk in chunks]
+        jobs = [pool.submit(_check_chunk, chunk, *args) for chunk in chunks]
         for job in jobs:
             yield from job.result()
 
 
 def _check_chunk(
-    files: list[Path], registry_dir: Path, base: Path, shared: SharedData
-) -> list[tuple[str, Record | None, list[Problem]]]:
+    files: list[Path], registry_dir: Path, base: Path, shared: SharedData, build_records: bool
+) -> list[Checked]:
     checked = []
     for path in files:
         display = _display(path, base)
-        record, problems = check_record_file(path, display, registry_dir, shared)
-        checked.append((display, record, problems))
+        checked.append(
+            (display, *check_record_file(path, display, registry_dir, shared, build_records))
+        )
     return checked
 
 
 def check_record_file(
-    path: Path, display: str, registry_dir: Path, shared: SharedData
-) -> tuple[Record | None, list[Problem]]:
-    """Check one record file; the Record is returned only when it has no problem."""
+    path: Path, display: str, registry_dir: Path, shared: SharedData, build_record: bool = True
+) -> tuple[str | None, Record | None, list[Problem]]:
+    """Check one record file: (handle, Record, []) when it is valid, else (None, None, problems)."""
     try:
         node, raw = load_nodes(path, display)
     except YamlRejected as rejected:
-        return None, [rejected.problem]
+        return None, None, [rejected.problem]
     findings = list(check(node, load_schema()))
     if not findings:
         findings = list(_code_rules(node, path, registry_dir, shared))
-    problems = [Problem(display, line, col, message) for line, col, message in findings]
-    if problems:
-        return None, problems
-    return record_from_node(node, raw), []
+    if findings:
+        return None, None, [Problem(display, line, col, message) for line, col, message in findings]
+    handle = next(str(value.value) for key, value in node.value if key.value == "handle")
+    return handle, record_from_node(node, raw) if build_record else None, []
 
 
 def _code_rules(
@@ -207,7 +216,7 @@ def _input_size_rules(size: MappingNode, architecture) -> Iterator[tuple[int, in
                 col,
                 (
                     f"input_size.{key} {value.value} is below "
-                f"{architecture.display_name}'s minimum "
+                    f"{architecture.display_name}'s minimum "
                     f"of {architecture.min_image_size}"
                 ),
             )

@@ -109,7 +109,8 @@ def compose_text(text: str, display: str) -> Node:
         raise YamlRejected(Problem(display, 1, 1, f"invalid YAML: {error}")) from None
     if node is None:
         raise YamlRejected(Problem(display, 1, 1, "empty document: expected a YAML mapping"))
-    _refuse_foreign_tags(node, display)
+    if "!" in text:
+        _refuse_foreign_tags(node, display)
     return node
 
 
