@@ -1,0 +1,263 @@
+"""The publish pipeline: record -> checkpoint -> export -> check -> package -> smoke -> store -> site.
+
+Each stage is shown with its time; any failure is a HubzooError and leaves the store as it was
+(the store makes a version visible only once its manifest is written, last). TensorFlow is
+imported by the stages that need it, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hubzoo import __version__
+from hubzoo.errors import HubzooError
+from hubzoo.package import package_module, unpack_artifact
+from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, REPO_ROOT
+from hubzoo.progress import Progress, format_bytes
+from hubzoo.record import Record
+from hubzoo.registry import load_registry
+from hubzoo.store import open_store
+
+FORMATS = ("hub", "saved_model_2")
+SYNTHETIC = "synthetic"
+CHECKPOINT_CACHE = CACHE_DIR / "checkpoints"
+WORK_DIR = CACHE_DIR / "publish"
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """What the user asked for on the command line."""
+
+    query: str  # full handle or a unique suffix of it
+    checkpoint: str | None = None  # local path or URL instead of the record's source
+    synthetic: bool = False  # use a seeded synthetic checkpoint in the TF-Slim layout
+    seed: int = 0  # seed of the synthetic checkpoint
+    dry_run: bool = False  # everything but the upload (and the site rebuild)
+    format: str | None = None  # export format; default: the record's
+    store_url: str | None = None  # fsspec URL or path; default: the repository's store/
+    device: str = "auto"  # smoke-test device: auto, gpu or cpu
+    build_site: bool = True  # rebuild the site from the store's manifests afterwards
+    registry_dir: Path = REGISTRY_DIR  # where the records are
+
+
+@dataclass
+class PublishSummary:
+    """What a publish did, for the final summary."""
+
+    handle: str
+    format: str
+    synthetic: bool
+    sha256: str = ""
+    bytes: int = 0
+    store_url: str = ""
+    created: bool = False
+    smoke_passed: bool = False
+    smoke_device: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The summary as printable lines."""
+        if not self.sha256:
+            state = "not packaged"
+        elif not self.store_url:
+            state = "dry run: not uploaded"
+        else:
+            state = "published" if self.created else "already published with identical bytes"
+        smoke = f"passed on {self.smoke_device}" if self.smoke_passed else "FAILED"
+        total = sum(self.stage_seconds.values())
+        return [
+            f"handle:     {self.handle}",
+            f"format:     {self.format}",
+            f"checkpoint: {'SYNTHETIC (seeded, TF-Slim layout)' if self.synthetic else 'real'}",
+            f"sha256:     {self.sha256}",
+            f"bytes:      {self.bytes} ({format_bytes(self.bytes)})",
+            f"store:      {self.store_url or '-'}",
+            f"smoke test: {smoke}",
+            f"result:     {state} in {total:.1f} s",
+        ]
+
+
+class Pipeline:
+    """Runs the stages in order, timing each."""
+
+    def __init__(self, options: PublishOptions, progress: Progress):
+        self.options = options
+        self.progress = progress
+        self.stage_seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        with self.progress.stage(name):
+            yield
+        self.stage_seconds[name] = time.perf_counter() - started
+
+    def run(self) -> PublishSummary:
+        options = self.options
+        with self.stage("validate record"):
+            record = load_registry(options.registry_dir).find(options.query)
+            module_format = choose_format(record, options.format)
+            check_device(options.device)
+        summary = PublishSummary(record.handle, module_format, synthetic=options.synthetic)
+        summary.stage_seconds = self.stage_seconds
+        store = None if options.dry_run else open_store(options.store_url)
+        WORK_DIR.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="publish-", dir=WORK_DIR))
+        try:
+            with self.stage("get checkpoint"):
+                prefix, checkpoint_sha = self.checkpoint(record)
+            with self.stage(f"export {module_format}"):
+                spec, module_dir = export(record, module_format, prefix, work, options.synthetic)
+            with self.stage("check export against record"):
+                from modules.inspect import check_export
+
+                check_export(module_dir, spec, module_format)
+            with self.stage("package"):
+                artifact = package_module(module_dir, work / "module.tar.gz")
+                summary.sha256, summary.bytes = artifact.sha256, artifact.bytes
+            with self.stage(f"smoke test ({options.device})"):
+                from modules.smoke import smoke_test
+
+                consumer_dir = unpack_artifact(artifact.path, work / "consumer")
+                report = smoke_test(consumer_dir, spec, module_format, options.device)
+                summary.smoke_passed, summary.smoke_device = report.passed, report.device_note
+                if not report.passed:
+                    raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
+            if store is None:
+                return summary
+            with self.stage("upload to store"):
+                import tensorflow as tf
+
+                manifest = {
+                    "format": module_format,
+                    "record_digest": record.digest,
+                    "checkpoint_sha256": checkpoint_sha,
+                    "hubzoo_version": __version__,
+                    "tensorflow_version": tf.__version__,
+                    "smoke": report.to_json(),
+                }
+                result = store.put(record.handle, artifact.path, manifest)
+                summary.store_url, summary.created = result.url, result.created
+            if options.build_site:
+                with self.stage("build site"):
+                    build_site(store.url)
+            return summary
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def checkpoint(self, record: Record) -> tuple[Path, str]:
+        """The checkpoint prefix to export, and its sha256 or 'synthetic'."""
+        from modules.checkpoints.sources import (
+            CheckpointSource,
+            fetch_checkpoint,
+            resolve_checkpoint,
+        )
+
+        options = self.options
+        if options.synthetic:
+            return synthetic_checkpoint(record.architecture, options.seed), SYNTHETIC
+        if options.checkpoint:
+            fetched = resolve_checkpoint(
+                options.checkpoint, CHECKPOINT_CACHE, member=record.checkpoint.member,
+                progress=self.progress,
+            )  # fmt: skip
+            return fetched.prefix, fetched.sha256
+        source = CheckpointSource(
+            record.checkpoint.url, record.checkpoint.member, record.checkpoint.sha256
+        )
+        fetched = fetch_checkpoint(source, CHECKPOINT_CACHE, progress=self.progress)
+        return fetched.prefix, fetched.sha256
+
+
+def choose_format(record: Record, requested: str | None) -> str:
+    """The export format: the record's, or the requested one when the record offers it."""
+    if requested is None:
+        return record.format
+    if requested not in FORMATS:
+        raise HubzooError(f"--format must be one of {', '.join(FORMATS)}, not {requested!r}")
+    if requested != record.format:
+        raise HubzooError(
+            f"{record.handle} is published as '{record.format}' (its record's format); "
+            f"a '{requested}' export needs its own record and version"
+        )
+    return requested
+
+
+def check_device(device: str) -> None:
+    """Fail before any work when the requested smoke-test device is not there."""
+    from modules.smoke import pick_device
+
+    pick_device(device)
+
+
+def synthetic_checkpoint(net: str, seed: int) -> Path:
+    """A cached synthetic checkpoint for `net`, written once per seed (atomically)."""
+    from modules.checkpoints.synthetic import write_synthetic_checkpoint
+
+    folder = CHECKPOINT_CACHE / SYNTHETIC / f"{net}-seed{seed}"
+    prefix = folder / "model.ckpt"
+    if prefix.with_name("model.ckpt.index").exists():
+        return prefix
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{net}-", dir=folder.parent))
+    try:
+        write_synthetic_checkpoint(net, staging / "model.ckpt", seed)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return prefix
+
+
+def export(record: Record, module_format: str, prefix: Path, work: Path, synthetic: bool):
+    """Export the record's module from the checkpoint at `prefix`; returns (spec, folder)."""
+    from modules.checkpoints.reading import read_checkpoint
+    from modules.export.saved_model2 import export_saved_model2
+    from modules.export.tf1_hub import export_tf1_hub
+    from modules.nets import create_net
+
+    spec = export_spec(record, synthetic)
+    layout = create_net(spec.net, num_classes=spec.num_classes).layout()
+    weights = read_checkpoint(prefix, layout).values
+    writer = export_tf1_hub if module_format == "hub" else export_saved_model2
+    return spec, writer(spec, weights, work / "module")
+
+
+def export_spec(record: Record, synthetic: bool):
+    """The exporter's view of a record."""
+    from modules.export.spec import ExportSpec
+
+    return ExportSpec(
+        handle=record.handle,
+        net=record.architecture,
+        task=record.task,
+        num_outputs=record.num_outputs,
+        image_size=record.image_size,
+        variable_size=record.variable_input,
+        signatures=record.signatures,
+        batch_norm_momentum=record.batch_norm_momentum,
+        synthetic=synthetic,
+    )
+
+
+def build_site(store_url: str) -> None:
+    """Rebuild the site, reading artifact facts from the store's manifests."""
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "build_site.py")]
+    done = subprocess.run(
+        command, env={**os.environ, "HUBZOO_STORE": store_url}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise HubzooError(f"site build failed:\n{(done.stderr or done.stdout).strip()[-2000:]}")
+
+
+def publish(options: PublishOptions, progress: Progress | None = None) -> PublishSummary:
+    """Run the whole pipeline for one module."""
+    return Pipeline(options, progress or Progress()).run()

@@ -1,0 +1,186 @@
+"""Smoke-test a published module as a consumer gets it: loaded by tensorflow_hub from a folder.
+
+Every signature the record names is called with batches of 1 and 8 at the expected size (and at
+a non-default size when the input size is variable); the outputs must have the record's names,
+dtypes and shapes, be finite, and be the same for the same input twice; the training graph (or
+`training=True`) must run. The report says on which device, with which TensorFlow, how fast.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+
+from hubzoo.errors import HubzooError
+from modules.export.spec import IMAGES_INPUT, MOMENTUM_INPUT, ExportSpec
+
+BATCH_SIZES = (1, 8)
+TIMED_RUNS = 5
+OTHER_SIZE_STEP = 32
+DEVICES = ("auto", "gpu", "cpu")
+
+
+@dataclass
+class SmokeReport:
+    """What the smoke test saw; kept as JSON beside the artifact and shown on the site."""
+
+    passed: bool
+    device: str
+    device_note: str
+    tensorflow_version: str
+    tensorflow_hub_version: str
+    format: str
+    checks: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    latency_ms_p50: dict[str, float] = field(default_factory=dict)
+    images_per_second: float = 0.0
+
+    def to_json(self) -> dict:
+        """The report as a JSON-ready dict."""
+        return asdict(self)
+
+
+def pick_device(choice: str) -> tuple[str, str]:
+    """TensorFlow device name and a note for `choice` in auto|gpu|cpu."""
+    if choice not in DEVICES:
+        raise HubzooError(f"--device must be one of {', '.join(DEVICES)}, not {choice!r}")
+    gpus = tf.config.list_logical_devices("GPU")
+    if choice == "gpu" and not gpus:
+        raise HubzooError("--device gpu: TensorFlow sees no GPU on this machine; use auto or cpu")
+    if choice in ("auto", "gpu") and gpus:
+        return gpus[0].name, f"GPU {gpus[0].name}"
+    note = "CPU (no GPU visible; auto fell back to the CPU)" if choice == "auto" else "CPU"
+    return "/device:CPU:0", note
+
+
+def smoke_test(
+    module_dir: Path, spec: ExportSpec, module_format: str, device: str = "auto"
+) -> SmokeReport:
+    """Run every smoke check on the module unpacked at `module_dir`."""
+    device_name, note = pick_device(device)
+    report = SmokeReport(
+        passed=False,
+        device=device_name,
+        device_note=note,
+        tensorflow_version=tf.__version__,
+        tensorflow_hub_version=hub.__version__,
+        format=module_format,
+    )
+    with tf.device(device_name):
+        calls = _signature_calls(module_dir, spec, module_format, training=False)
+        for name, call in calls.items():
+            _check_signature(name, call, spec, report)
+        for name, call in _signature_calls(module_dir, spec, module_format, training=True).items():
+            _check_training(name, call, spec, report)
+        _time_default(calls["default"], spec, report)
+    report.passed = not report.failures
+    return report
+
+
+def _signature_calls(
+    module_dir: Path, spec: ExportSpec, module_format: str, training: bool
+) -> dict:
+    """signature name -> function(images) returning {output name: tensor}."""
+    if module_format == "hub":
+        loaded = hub.load(str(module_dir), tags=["train"] if training else [])
+        calls = {}
+        for name in spec.signatures:
+            if name not in loaded.signatures:
+                calls[name] = _missing(name)
+                continue
+            function = loaded.signatures[name]
+            if name in spec.bn_hparams_signatures:
+                momentum = tf.constant(spec.batch_norm_momentum, tf.float32)
+                calls[name] = _bind(function, {MOMENTUM_INPUT: momentum})
+            else:
+                calls[name] = _bind(function, {})
+        return calls
+    loaded = hub.load(str(module_dir))
+    return {"default": lambda images: {"default": loaded(images, training=training)}}
+
+
+def _bind(function, extra: dict):
+    return lambda images: function(**{IMAGES_INPUT: images}, **extra)
+
+
+def _missing(name: str):
+    def call(images):
+        raise KeyError(f"the module has no signature {name!r}")
+
+    return call
+
+
+def _images(batch: int, size: tuple[int, int], seed: int) -> tf.Tensor:
+    rng = np.random.default_rng(seed)
+    return tf.constant(rng.random((batch, *size, 3), dtype=np.float32))
+
+
+def _sizes(spec: ExportSpec) -> list[tuple[int, int]]:
+    sizes = [spec.image_size]
+    if spec.variable_size:
+        sizes.append((spec.image_size[0] + OTHER_SIZE_STEP, spec.image_size[1] + OTHER_SIZE_STEP))
+    return sizes
+
+
+def _check_signature(name: str, call, spec: ExportSpec, report: SmokeReport) -> None:
+    for size in _sizes(spec):
+        for batch in BATCH_SIZES:
+            where = f"signature {name}, batch {batch}, {size[0]}x{size[1]}"
+            try:
+                images = _images(batch, size, seed=batch)
+                first = call(images)
+                second = call(images)
+            except Exception as error:
+                report.failures.append(f"{where}: failed to run: {error}")
+                continue
+            output = first.get("default")
+            if output is None:
+                report.failures.append(f"{where}: no 'default' output (found {sorted(first)})")
+                continue
+            expected = (batch, spec.num_outputs)
+            if output.dtype != tf.float32 or tuple(output.shape) != expected:
+                report.failures.append(
+                    f"{where}: default is {output.dtype.name}{list(output.shape)}, "
+                    f"expected float32{list(expected)}"
+                )
+            elif not np.all(np.isfinite(output.numpy())):
+                report.failures.append(f"{where}: default has non-finite values")
+            elif not np.array_equal(output.numpy(), second["default"].numpy()):
+                report.failures.append(f"{where}: the same input gave different outputs")
+            else:
+                report.checks.append(
+                    f"{where}: default float32{list(expected)}, finite, repeatable"
+                )
+
+
+def _check_training(name: str, call, spec: ExportSpec, report: SmokeReport) -> None:
+    where = f"training path, signature {name}"
+    try:
+        output = call(_images(2, spec.image_size, seed=7))["default"]
+    except Exception as error:
+        report.failures.append(f"{where}: failed to run: {error}")
+        return
+    if tuple(output.shape) != (2, spec.num_outputs) or not np.all(np.isfinite(output.numpy())):
+        report.failures.append(f"{where}: bad output {output.dtype.name}{list(output.shape)}")
+    else:
+        report.checks.append(f"{where}: runs, finite")
+
+
+def _time_default(call, spec: ExportSpec, report: SmokeReport) -> None:
+    for batch in BATCH_SIZES:
+        images = _images(batch, spec.image_size, seed=batch)
+        call(images)
+        times = []
+        for _ in range(TIMED_RUNS):
+            started = time.perf_counter()
+            call(images)["default"].numpy()
+            times.append(time.perf_counter() - started)
+        report.latency_ms_p50[str(batch)] = round(statistics.median(times) * 1000, 2)
+    largest = max(BATCH_SIZES)
+    report.images_per_second = round(largest / (report.latency_ms_p50[str(largest)] / 1000), 2)

@@ -1,0 +1,51 @@
+"""Describe an exported module without running it; with --against, diff it with its record."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from hubzoo.errors import HubzooError
+from hubzoo.publish import FORMATS, export_spec
+from hubzoo.registry import load_registry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Read an exported module (TF1 Hub format or TF2 SavedModel) without running "
+        "it and print its format, tags, signatures, inputs and outputs with dtypes and shapes, "
+        "expected image size and variable bytes. With --against, compare all of that with the "
+        "record and print every difference; exit 1 on any mismatch."
+    )
+    parser.add_argument("path", type=Path, help="folder of the exported module")
+    parser.add_argument("--against", metavar="HANDLE", help="handle (or unique suffix) of a record")
+    parser.add_argument("--format", choices=FORMATS, help="with --against: require this format")
+    args = parser.parse_args(argv)
+    try:
+        from modules.inspect import describe_module, diff_against, format_description
+
+        description = describe_module(args.path)
+        print(format_description(description))
+        if not args.against:
+            return 0
+        record = load_registry().find(args.against)
+        synthetic = bool((description.provenance or {}).get("synthetic", False))
+        problems = diff_against(
+            description, export_spec(record, synthetic), expected_format=args.format
+        )
+    except HubzooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if problems:
+        print(f"\nMISMATCH against {record.handle}:")
+        print("\n".join(f"  {problem}" for problem in problems))
+        return 1
+    print(f"\nmatches {record.handle}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

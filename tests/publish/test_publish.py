@@ -1,0 +1,150 @@
+"""The publish pipeline end to end: synthetic checkpoint -> store -> served -> hub.load by URL."""
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import threading
+
+import numpy as np
+import pytest
+
+from hubzoo.errors import HubzooError
+from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
+from hubzoo.progress import Progress
+from hubzoo.publish import PublishOptions, publish
+from hubzoo.serve import serve
+from hubzoo.store import open_store
+
+HANDLE = "google/imagenet/inception_v1/feature_vector/1"
+PUBLISH = [sys.executable, str(REPO_ROOT / "scripts" / "publish.py")]
+
+
+def run_publish(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*PUBLISH, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """inception_v1/feature_vector/1 published once from a synthetic checkpoint."""
+    store_dir = tmp_path_factory.mktemp("store")
+    options = PublishOptions(
+        "inception_v1/feature_vector/1", synthetic=True, store_url=str(store_dir), build_site=False
+    )
+    summary = publish(options, Progress(quiet=True))
+    return summary, open_store(str(store_dir))
+
+
+@pytest.mark.slow
+def test_publish_puts_a_verified_manifest_last(published):
+    summary, store = published
+    assert summary.created and summary.smoke_passed
+    manifest = store.get_manifest(HANDLE)
+    assert manifest["sha256"] == summary.sha256 and manifest["bytes"] == summary.bytes
+    assert manifest["checkpoint_sha256"] == "synthetic"
+    assert manifest["format"] == "hub"
+    smoke = manifest["smoke"]
+    assert smoke["passed"] is True and smoke["failures"] == []
+    assert set(smoke["latency_ms_p50"]) == {"1", "8"}
+    assert "CPU" in smoke["device_note"]
+    with store.open_archive(HANDLE) as archive, tarfile.open(fileobj=archive, mode="r:gz") as tar:
+        names = tar.getnames()
+        provenance = json.load(tar.extractfile("assets/hubzoo_provenance.json"))
+    assert {"saved_model.pb", "tfhub_module.pb", "variables/variables.index"} <= set(names)
+    assert provenance["synthetic"] is True
+
+
+@pytest.mark.slow
+def test_served_module_loads_with_tensorflow_hub_by_url(published, tmp_path, monkeypatch):
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    _, store = published
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "hub-cache"))
+    server = serve(store, None, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{HANDLE}"
+        module = hub.load(url)
+        images = tf.constant(np.random.default_rng(0).random((2, 224, 224, 3), dtype=np.float32))
+        features = module.signatures["image_feature_vector"](images=images)["default"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert features.shape == (2, 1024)
+    assert np.all(np.isfinite(features.numpy()))
+
+
+@pytest.mark.slow
+def test_republishing_identical_bytes_is_a_no_op(published):
+    summary, store = published
+    again = publish(
+        PublishOptions(HANDLE, synthetic=True, store_url=store.url, build_site=False),
+        Progress(quiet=True),
+    )
+    assert again.sha256 == summary.sha256, "the same record and checkpoint must give the same bytes"
+    assert again.created is False
+    assert [m["handle"] for m in store.list_manifests()] == [HANDLE]
+
+
+@pytest.mark.slow
+def test_dry_run_uploads_nothing(tmp_path):
+    done = run_publish(
+        "inception_v1/feature_vector/1", "--synthetic", "--dry-run", "--store", str(tmp_path / "s"),
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dry run: not uploaded" in done.stdout
+    assert "SYNTHETIC" in done.stdout
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.json"))
+
+
+def test_unknown_handle_lists_candidates():
+    done = run_publish("inception_v7/feature_vector/1", "--synthetic", "--dry-run")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "no module 'inception_v7/feature_vector/1'" in done.stderr
+    assert "google/imagenet/inception_v1/feature_vector/1" in done.stderr
+
+
+def test_ambiguous_handle_lists_matches():
+    done = run_publish("feature_vector/1", "--synthetic", "--dry-run")
+    assert done.returncode == 1
+    assert "ambiguous" in done.stderr
+    assert "google/imagenet/inception_resnet_v2/feature_vector/1" in done.stderr
+
+
+def test_gpu_without_gpu_is_a_clear_error(tmp_path):
+    done = run_publish(
+        "inception_v1/feature_vector/1", "--synthetic", "--dry-run", "--device", "gpu", timeout=600
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "--device gpu: TensorFlow sees no GPU" in done.stderr
+
+
+def test_unreachable_checkpoint_suggests_local_or_synthetic(tmp_path):
+    registry = tmp_path / "registry"
+    shutil.copytree(REGISTRY_DIR, registry)
+    record = registry / f"{HANDLE}.yaml"
+    closed_port_url = "http://127.0.0.1:9/inception_v1_2016_08_28.tar.gz"
+    record.write_text(
+        record.read_text().replace(
+            "http://download.tensorflow.org/models/inception_v1_2016_08_28.tar.gz", closed_port_url
+        )
+    )
+    options = PublishOptions(HANDLE, dry_run=True, registry_dir=registry)
+    with pytest.raises(HubzooError) as raised:
+        publish(options, Progress(quiet=True))
+    message = str(raised.value)
+    assert closed_port_url in message
+    assert "--checkpoint" in message and "--synthetic" in message
+
+
+def test_help_describes_every_option():
+    done = run_publish("--help")
+    assert done.returncode == 0
+    for option in ("--checkpoint", "--synthetic", "--dry-run", "--format", "--store", "--device"):
+        assert option in done.stdout
