@@ -52,6 +52,7 @@ ARCHITECTURE_POLICY = {
         "min_image_size": {"type": "integer", "minimum": 1},
         "papers": {"type": "array", "items": _ID, "uniqueItems": True},
         "overview": _TEXT,
+        "parameters": {"type": "integer", "minimum": 1},
     },
 }  # fmt: skip
 PUBLISHER_POLICY = {
@@ -126,6 +127,7 @@ class Architecture:
     min_image_size: int  # smallest height/width the network accepts
     papers: tuple[str, ...]  # paper ids, in citation order
     overview: str  # markdown; a line "[[paper-id]]" cites a paper
+    parameters: int | None = None  # trainable weights of the feature extractor (TF-Slim *_base)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,146 @@
+"""Render 1,000 synthetic records and build the site from them; print pages/s and ratios.
+
+Rendering: our templates (all three page eras, both tasks) against a baseline measured in the
+same run, Python-Markdown converting the same 1,000 page texts to HTML without any template:
+the ratio says how rendering compares with the cheapest thing a site does with each page.
+
+Site build: `mkdocs build --strict` with our hooks (registry and store read at build time,
+Modules menu, browse indexes, comparison table, catalog.json, facts box on each page) against a
+baseline without hooks: the same docs plus the same generated pages and menu written out as
+static files beforehand. Both run in a fresh interpreter; the ratio is what the hooks cost.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import markdown
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hubzoo.paths import DOCS_DIR, REGISTRY_DIR, REPO_ROOT
+from hubzoo.registry import load_registry
+from hubzoo.render import PAGES_FOLDER, render_pages
+from hubzoo.site.catalog import build_catalog
+from hubzoo.site.pages import generated_files, modules_nav
+
+SHARED = ("tags", "architectures", "publishers", "collections", "schema", "papers.yaml")
+PAIRS = (  # (feature vector, classification) records whose copies make up the synthetic registry
+    ("google/imagenet/inception_v1/feature_vector/1", "google/imagenet/inception_v1/classification/1"),
+    ("google/imagenet/inception_v2/feature_vector/3", "google/imagenet/inception_v2/classification/3"),
+    ("google/imagenet/inception_resnet_v2/feature_vector/1",
+     "google/imagenet/inception_resnet_v2/classification/1"),
+)  # fmt: skip
+HAND_WRITTEN = ("index.md", "common_signatures", "fine_tuning.md")
+
+
+def make_registry(root: Path, count: int) -> None:
+    """The real shared data and `count` valid records: copies of the real pairs, renamed."""
+    for name in SHARED:
+        source = REGISTRY_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy(source, root / name)
+    for index in range(count // 2):
+        for handle in PAIRS[index % len(PAIRS)]:
+            network = handle.split("/")[2]
+            renamed = handle.replace(f"/{network}/", f"/{network}_copy{index:04d}/")
+            text = (REGISTRY_DIR / f"{handle}.yaml").read_text()
+            text = re.sub(f"/{network}/", f"/{network}_copy{index:04d}/", text)
+            target = root / f"{renamed}.yaml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+
+def write_docs(docs: Path, files: dict[str, str]) -> None:
+    """The hand-written docs plus `files` (path relative to the docs root -> text)."""
+    for name in HAND_WRITTEN:
+        source = DOCS_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, docs / name)
+        else:
+            docs.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, docs / name)
+    for path, text in files.items():
+        (docs / path).parent.mkdir(parents=True, exist_ok=True)
+        (docs / path).write_text(text)
+
+
+def write_config(path: Path, config: dict) -> None:
+    """An mkdocs.yml; relative folders in it are read from `path`'s folder."""
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:8.1f} pages/s ({seconds:.2f} s)"
+
+
+def mkdocs_build(config: Path, site: Path, env: dict[str, str]) -> float:
+    """Seconds for `mkdocs build --strict` of `config` in a fresh interpreter."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(config), "-d", str(site)],
+        check=True,
+        env=env,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=1000, help="synthetic records (even)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="docs-bench-") as scratch:
+        root = Path(scratch)
+        make_registry(root / "registry", args.records)
+        registry = load_registry(root / "registry")
+        count = len(registry.records)
+        print(f"{count} synthetic records")
+
+        started = time.perf_counter()
+        pages = render_pages(registry)
+        render_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for text in pages.values():
+            markdown.markdown(text, extensions=["tables"])
+        markdown_seconds = time.perf_counter() - started
+        print(f"render (templates):            {rate(count, render_seconds)}")
+        print(f"baseline (markdown -> HTML):   {rate(count, markdown_seconds)}")
+        print(f"render speed / baseline speed: {markdown_seconds / render_seconds:8.2f}x")
+
+        hooks = REPO_ROOT / "hubzoo" / "site" / "hooks.py"
+        config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())
+        write_docs(root / "docs", pages)
+        write_config(root / "site.yml", {**config, "hooks": [str(hooks)]})
+        entries = build_catalog(registry, {})
+        write_docs(root / "baseline-docs", {**pages, **generated_files(entries)})
+        nav = [config["nav"][0], {"Modules": modules_nav(entries)}, *config["nav"][1:]]
+        baseline = {key: value for key, value in config.items() if key != "hooks"}
+        write_config(root / "baseline.yml", {**baseline, "docs_dir": "baseline-docs", "nav": nav})
+        env = {
+            **os.environ,
+            "HUBZOO_REGISTRY": str(root / "registry"),
+            "HUBZOO_STORE": str(root / "empty-store"),
+            "NO_MKDOCS_2_WARNING": "1",
+        }
+        site_pages = count + 8  # model pages, 3 hand-written, 4 browse indexes, compare
+        ours = mkdocs_build(root / "site.yml", root / "site", env)
+        plain = mkdocs_build(root / "baseline.yml", root / "baseline-site", env)
+        print(f"site build (with hooks):       {rate(site_pages, ours)}")
+        print(f"baseline (static, no hooks):   {rate(site_pages, plain)}")
+        print(f"site speed / baseline speed:   {plain / ours:8.2f}x")
+        built = len(list((root / "site" / PAGES_FOLDER).rglob("index.html")))
+        assert built == count, f"{built} model pages built, expected {count}"
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Facts about published artifacts, read from the store's manifests when the site is built."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hubzoo.paths import DEFAULT_STORE_DIR
+from hubzoo.store import open_store
+
+STORE_VARIABLE = "HUBZOO_STORE"
+"""Environment variable naming the store (fsspec URL or path); default: the repo's `store/`."""
+SYNTHETIC = "synthetic"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One published archive and what its smoke test measured."""
+
+    handle: str
+    sha256: str
+    bytes: int
+    format: str
+    published_at: str
+    checkpoint_sha256: str  # digest of the source checkpoint, or "synthetic"
+    tool_version: str
+    tensorflow_version: str
+    smoke_passed: bool | None  # None: no smoke report
+    smoke_device: str
+    smoke_tensorflow_version: str
+    latency_ms_p50: dict[int, float] = field(default_factory=dict)  # batch size -> ms
+    images_per_second: float | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the weights came from a synthetic checkpoint, not trained ones."""
+        return self.checkpoint_sha256 == SYNTHETIC
+
+    @property
+    def size_text(self) -> str:
+        """The archive size for people, e.g. "21.4 MB" (decimal units)."""
+        if self.bytes < 1000:
+            return f"{self.bytes} bytes"
+        size = self.bytes / 1000
+        for unit in ("KB", "MB"):
+            if size < 1000:
+                return f"{size:.1f} {unit}"
+            size /= 1000
+        return f"{size:.1f} GB"
+
+    @property
+    def smallest_batch_latency(self) -> tuple[int, float] | None:
+        """(batch size, p50 ms) for the smallest batch measured, if any."""
+        return min(self.latency_ms_p50.items()) if self.latency_ms_p50 else None
+
+    def to_json(self) -> dict:
+        """The facts as catalog.json lists them."""
+        return {
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "format": self.format,
+            "published_at": self.published_at,
+            "synthetic_checkpoint": self.synthetic,
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "tensorflow_version": self.tensorflow_version,
+            "smoke_passed": self.smoke_passed,
+            "smoke_device": self.smoke_device,
+            "smoke_tensorflow_version": self.smoke_tensorflow_version,
+            "latency_ms_p50": {str(batch): ms for batch, ms in self.latency_ms_p50.items()},
+            "images_per_second": self.images_per_second,
+        }
+
+
+def artifact_from_manifest(manifest: dict) -> Artifact:
+    """An Artifact from a store manifest; missing optional facts become empty values."""
+    smoke = manifest.get("smoke") or {}
+    latency = {int(batch): float(ms) for batch, ms in (smoke.get("latency_ms_p50") or {}).items()}
+    rate = smoke.get("images_per_second")
+    return Artifact(
+        handle=manifest["handle"],
+        sha256=manifest.get("sha256", ""),
+        bytes=int(manifest.get("bytes", 0)),
+        format=manifest.get("format", ""),
+        published_at=manifest.get("published_at", ""),
+        checkpoint_sha256=manifest.get("checkpoint_sha256", ""),
+        tool_version=manifest.get("tool_version") or manifest.get("hubzoo_version", ""),
+        tensorflow_version=manifest.get("tensorflow_version", ""),
+        smoke_passed=smoke.get("passed") if smoke else None,
+        smoke_device=smoke.get("device_note") or smoke.get("device", ""),
+        smoke_tensorflow_version=smoke.get("tensorflow_version", ""),
+        latency_ms_p50=dict(sorted(latency.items())),
+        images_per_second=float(rate) if rate else None,
+    )
+
+
+def store_location() -> str:
+    """The store the site build reads: $HUBZOO_STORE, else the repo's `store/` folder."""
+    return os.environ.get(STORE_VARIABLE) or str(DEFAULT_STORE_DIR)
+
+
+def load_artifacts(location: str | None = None) -> dict[str, Artifact]:
+    """Published artifacts by handle; none when the store is a local folder that does not exist."""
+    location = location or store_location()
+    if "://" not in location and not Path(location).is_dir():
+        return {}
+    manifests = open_store(location).list_manifests()
+    return {manifest["handle"]: artifact_from_manifest(manifest) for manifest in manifests}

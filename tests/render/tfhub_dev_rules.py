@@ -1,0 +1,107 @@
+"""An independent checker of tfhub.dev's model-page rules (as /work/shared/FACTS.md lists them).
+
+It reads the tree the way tfhub.dev's validator does and shares no code with hubzoo's renderer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+REQUIRED_KEYS = {"asset-path", "fine-tunable", "format", "task"}
+OPTIONAL_KEYS = {
+    "network-architecture",
+    "dataset",
+    "language",
+    "license",
+    "colab",
+    "interactive-visualizer",
+}
+REPEATABLE_KEYS = {"dataset", "language", "task", "network-architecture"}
+TAGGED_KEYS = {
+    "dataset": "dataset",
+    "language": "language",
+    "license": "license",
+    "network-architecture": "network_architecture",
+    "task": "task",
+}
+FORMATS = {"hub", "saved_model", "saved_model_2"}
+TASK_PREFIXES = ("image-", "text-", "audio-", "video-")
+METADATA_LINE = re.compile(r"^<!-- (?P<key>[a-z-]+): (?P<value>.*\S) -->$")
+MODEL_PAGE = re.compile(
+    r"^assets/docs/(?P<publisher>[^/]+)/models/(?P<name>.+)/(?P<version>\d+)\.md$"
+)
+PUBLISHER_PAGE = re.compile(r"^assets/docs/(?P<publisher>[^/]+)/(?P=publisher)\.md$")
+
+
+def load_vocabularies(root: Path) -> dict[str, set[str]]:
+    """tags/NAME.yaml -> the set of its ids."""
+    vocabularies = {}
+    for path in sorted((root / "tags").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        vocabularies[path.stem] = {value["id"] for value in data["values"]}
+    return vocabularies
+
+
+def check_tree(root: Path) -> list[str]:
+    """Every rule broken anywhere under `root`, as "PATH: problem" strings."""
+    problems = []
+    vocabularies = load_vocabularies(root)
+    publishers_with_models = set()
+    publisher_pages = set()
+    for path in sorted((root / "assets" / "docs").rglob("*.md")):
+        relative = path.relative_to(root).as_posix()
+        if match := PUBLISHER_PAGE.match(relative):
+            publisher_pages.add(match["publisher"])
+            continue
+        match = MODEL_PAGE.match(relative)
+        if not match:
+            problems.append(f"{relative}: not at assets/docs/PUBLISHER/models/NAME/VERSION.md")
+            continue
+        publishers_with_models.add(match["publisher"])
+        handle = f"{match['publisher']}/{match['name']}/{match['version']}"
+        text = path.read_text(encoding="utf-8")
+        problems += [f"{relative}: {p}" for p in check_page(text, handle, vocabularies)]
+    for publisher in sorted(publishers_with_models - publisher_pages):
+        problems.append(f"assets/docs/{publisher}/{publisher}.md: missing publisher page")
+    return problems
+
+
+def check_page(text: str, handle: str, vocabularies: dict[str, set[str]]) -> list[str]:
+    """The rules one model page breaks."""
+    lines = text.split("\n")
+    problems = []
+    if lines[0].replace("&zwnj;", "") != f"# Module {handle}":
+        problems.append(f"first line must be '# Module {handle}', found {lines[0]!r}")
+    if len(lines) < 2 or not lines[1].strip() or lines[1].startswith(("#", "<!--")):
+        problems.append("second line must be a one-line description")
+    seen: dict[str, list[str]] = {}
+    for line in lines[2:]:
+        if line.startswith("#"):
+            break
+        if not line.strip():
+            continue
+        match = METADATA_LINE.match(line)
+        if not match:
+            problems.append(f"only metadata comments may precede the first heading: {line!r}")
+            continue
+        seen.setdefault(match["key"], []).append(match["value"])
+    for key in sorted(REQUIRED_KEYS - set(seen)):
+        problems.append(f"required metadata key '{key}' is missing")
+    for key, values in sorted(seen.items()):
+        if key not in REQUIRED_KEYS | OPTIONAL_KEYS:
+            problems.append(f"unknown metadata key '{key}'")
+            continue
+        if len(values) > 1 and key not in REPEATABLE_KEYS:
+            problems.append(f"metadata key '{key}' may appear only once")
+        vocabulary = TAGGED_KEYS.get(key)
+        for value in values:
+            if vocabulary and value not in vocabularies.get(vocabulary, set()):
+                problems.append(f"{key} '{value}' is not an id in tags/{vocabulary}.yaml")
+            if key == "task" and not value.startswith(TASK_PREFIXES):
+                problems.append(f"task '{value}' must start with one of {TASK_PREFIXES}")
+            if key == "format" and value not in FORMATS:
+                problems.append(f"format '{value}' is not one of {sorted(FORMATS)}")
+    return problems
