@@ -21,7 +21,7 @@ from pathlib import Path
 from hubzoo import __version__
 from hubzoo.errors import HubzooError
 from hubzoo.package import package_module, unpack_artifact
-from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, REPO_ROOT
+from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, REPO_ROOT, SITE_DIR
 from hubzoo.progress import Progress, format_bytes
 from hubzoo.record import Record
 from hubzoo.registry import load_registry
@@ -47,6 +47,7 @@ class PublishOptions:
     device: str = "auto"  # smoke-test device: auto, gpu or cpu
     build_site: bool = True  # rebuild the site from the store's manifests afterwards
     registry_dir: Path = REGISTRY_DIR  # where the records are
+    site_dir: Path = SITE_DIR  # where the rebuilt site goes
 
 
 @dataclass
@@ -149,7 +150,7 @@ class Pipeline:
                 summary.store_url, summary.created = result.url, result.created
             if options.build_site:
                 with self.stage("build site"):
-                    build_site(store.url)
+                    build_site(store.url, options.site_dir)
             return summary
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -248,12 +249,11 @@ def export_spec(record: Record, synthetic: bool):
     )
 
 
-def build_site(store_url: str) -> None:
+def build_site(store_url: str, site_dir: Path) -> None:
     """Rebuild the site, reading artifact facts from the store's manifests."""
-    command = [sys.executable, str(REPO_ROOT / "scripts" / "build_site.py")]
-    done = subprocess.run(
-        command, env={**os.environ, "HUBZOO_STORE": store_url}, capture_output=True, text=True
-    )
+    script = REPO_ROOT / "scripts" / "build_site.py"
+    command = [sys.executable, str(script), "--store", store_url, "--site-dir", str(site_dir)]
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise HubzooError(f"site build failed:\n{(done.stderr or done.stdout).strip()[-2000:]}")
 

@@ -3,7 +3,7 @@
 Routes:
     /HANDLE?tf-hub-format=compressed   the archive (what `hub.load("http://.../HANDLE")` asks for)
     /HANDLE.tar.gz                     the archive, as a download
-    /HANDLE                            redirect to the site's page for HANDLE, /HANDLE/
+    /HANDLE                            redirect to the site's page for HANDLE, /modules/HANDLE/
     anything else                      a file of the site (index.html for a folder)
 
 Unknown handles get a plain-text 404. Paths are decoded, split and checked before use, and site
@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from hubzoo.errors import HubzooError
+from hubzoo.render import PAGES_FOLDER as SITE_PAGES_FOLDER
 from hubzoo.store import ARCHIVE_SUFFIX, Store, is_handle
 
 LOOPBACK = "127.0.0.1"
@@ -108,10 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
                 shutil.copyfileobj(archive, self.wfile, _CHUNK)
 
     def _redirect_to_page(self, handle: str, send_body: bool) -> None:
-        page = self._site_file([*handle.split("/"), "index.html"])
+        page = self._site_file([SITE_PAGES_FOLDER, *handle.split("/"), "index.html"])
         if page is not None:
             self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", f"/{handle}/")
+            self.send_header("Location", f"/{SITE_PAGES_FOLDER}/{handle}/")
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif self.store.get_manifest(handle) is not None:

@@ -13,7 +13,7 @@ import pytest
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.progress import Progress
-from hubzoo.publish import PublishOptions, publish
+from hubzoo.publish import PublishOptions, build_site, publish
 from hubzoo.serve import serve
 from hubzoo.store import open_store
 
@@ -53,6 +53,20 @@ def test_publish_puts_a_verified_manifest_last(published):
         provenance = json.load(tar.extractfile("assets/hubzoo_provenance.json"))
     assert {"saved_model.pb", "tfhub_module.pb", "variables/variables.index"} <= set(names)
     assert provenance["synthetic"] is True
+
+
+@pytest.mark.slow
+def test_site_page_shows_the_published_artifact(published, tmp_path):
+    summary, store = published
+    site = tmp_path / "site"
+    build_site(store.url, site)
+    page = (site / "modules" / HANDLE / "index.html").read_text()
+    assert summary.sha256 in page
+    assert "SYNTHETIC" in page.upper()
+    assert "smoke test" in page.lower() and "passed" in page.lower()
+    catalog = json.loads((site / "catalog.json").read_text())
+    entry = next(e for e in catalog["modules"] if e["handle"] == HANDLE)
+    assert summary.sha256 in json.dumps(entry)
 
 
 @pytest.mark.slow

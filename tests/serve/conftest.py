@@ -49,7 +49,7 @@ def _write_site(site: Path, secret: Path) -> Path:
     pages = {
         "index.html": "<h1>hubzoo</h1>",
         "assets/style.css": "h1 {}",
-        f"{HANDLE}/index.html": "<h1>Module test/fake/feature_vector/1</h1>",
+        f"modules/{HANDLE}/index.html": "<h1>Module test/fake/feature_vector/1</h1>",
     }
     for name, text in pages.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)

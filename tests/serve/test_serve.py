@@ -71,8 +71,8 @@ def test_other_formats_and_non_handles_are_refused(served):
 def test_a_handle_without_query_redirects_to_its_page(served):
     response = get(served, f"/{HANDLE}")
     assert response.status == 302
-    assert response.getheader("Location") == f"/{HANDLE}/"
-    page = get(served, f"/{HANDLE}/")
+    assert response.getheader("Location") == f"/modules/{HANDLE}/"
+    page = get(served, f"/modules/{HANDLE}/")
     assert page.status == 200
     assert page.body == b"<h1>Module test/fake/feature_vector/1</h1>"
     unknown = get(served, "/test/fake/feature_vector/9")
@@ -86,9 +86,9 @@ def test_site_files_and_folders_are_served(served):
     assert index.getheader("Content-Type") == "text/html"
     css = get(served, "/assets/style.css")
     assert (css.status, css.body, css.getheader("Content-Type")) == (200, b"h1 {}", "text/css")
-    folder = get(served, "/test/fake")
+    folder = get(served, "/modules/test/fake")
     assert folder.status == 301
-    assert folder.getheader("Location") == "/test/fake/"
+    assert folder.getheader("Location") == "/modules/test/fake/"
     inside_link = get(served, "/inside.css")
     assert (inside_link.status, inside_link.body) == (200, b"h1 {}")
     missing = get(served, "/nothing.html")
