@@ -1,0 +1,119 @@
+"""Write seeded random checkpoints in the exact TF-Slim layout, for tests and the offline demo.
+
+What is written is what `tf.compat.v1.train.Saver` writes for a TF-Slim training run: the
+feature extractor's variables, the classification head (1001 classes), inception_resnet_v2's
+AuxLogits head and an int64 `global_step`, as `<prefix>.index`, `<prefix>.data-00000-of-00001` and
+the `checkpoint` state file. A sidecar `<prefix>.synthetic.json` marks the weights as synthetic.
+
+Values are deterministic per (seed, variable name) and keep activations finite and varied
+through the whole net, eagerly and with batch statistics: He-scaled weights (gain 1 for layers
+without a ReLU), beta and biases near 0, moving_mean near 0, moving_variance near 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from hubzoo.errors import HubzooError
+from modules.nets import net_layout
+
+NUM_CLASSES = 1001
+SIDECAR_SUFFIX = ".synthetic.json"
+
+# Variables real inception_resnet_v2 training checkpoints carry beyond the net: the auxiliary
+# head on PreAuxLogits (17x17x1088 at 299x299), as TF-Slim's inception_resnet_v2 creates it.
+_IRV2_AUX_LOGITS = {
+    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/weights": (1, 1, 1088, 128),
+    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/beta": (128,),
+    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_mean": (128,),
+    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_variance": (128,),
+    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/weights": (5, 5, 128, 768),
+    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/beta": (768,),
+    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_mean": (768,),
+    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_variance": (768,),
+    "InceptionResnetV2/AuxLogits/Logits/weights": (768, NUM_CLASSES),
+    "InceptionResnetV2/AuxLogits/Logits/biases": (NUM_CLASSES,),
+}
+_TRAINING_EXTRAS = {"inception_resnet_v2": _IRV2_AUX_LOGITS}
+
+
+def synthetic_layout(net_name: str) -> dict[str, tuple[int, ...]]:
+    """Float32 variables of a synthetic checkpoint (global_step, int64, comes on top)."""
+    layout = net_layout(net_name, NUM_CLASSES)
+    layout.update(_TRAINING_EXTRAS.get(net_name, {}))
+    return layout
+
+
+def synthetic_values(net_name: str, seed: int) -> dict[str, np.ndarray]:
+    """The float32 values `write_synthetic_checkpoint` writes, by variable name."""
+    layout = synthetic_layout(net_name)
+    linear_layers = {name.rsplit("/", 1)[0] for name in layout if name.endswith("/biases")}
+    return {
+        name: _value(name, shape, seed, linear=name.rsplit("/", 1)[0] in linear_layers)
+        for name, shape in layout.items()
+    }
+
+
+def write_synthetic_checkpoint(net_name: str, prefix: str | Path, seed: int) -> Path:
+    """Writes a seeded TF-Slim checkpoint of `net_name` at `prefix`; returns the prefix."""
+    prefix = Path(prefix)
+    if prefix.is_dir():
+        raise HubzooError(
+            f"{prefix} is a directory; give a checkpoint prefix such as {prefix}/model.ckpt"
+        )
+    values = synthetic_values(net_name, seed)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with tf.Graph().as_default():
+        variables = {
+            name: tf.Variable(tf.zeros(value.shape), name=name, trainable=False)
+            for name, value in values.items()
+        }
+        variables["global_step"] = tf.Variable(
+            0, dtype=tf.int64, name="global_step", trainable=False
+        )
+        saver = tf.compat.v1.train.Saver(var_list=variables)
+        with tf.compat.v1.Session() as session:
+            session.run(
+                [variable.initializer for variable in variables.values()],
+                feed_dict={
+                    variables[name].initializer.inputs[1]: value for name, value in values.items()
+                },
+            )
+            saver.save(session, str(prefix), write_meta_graph=False)
+    sidecar = {"net": net_name, "seed": seed, "synthetic": True}
+    _sidecar_path(prefix).write_text(json.dumps(sidecar, indent=2) + "\n")
+    return prefix
+
+
+def is_synthetic(prefix: str | Path) -> bool:
+    """True iff the checkpoint at `prefix` carries the synthetic marker."""
+    return _sidecar_path(Path(prefix)).is_file()
+
+
+def _sidecar_path(prefix: Path) -> Path:
+    return prefix.with_name(prefix.name + SIDECAR_SUFFIX)
+
+
+def _value(name: str, shape: tuple[int, ...], seed: int, linear: bool) -> np.ndarray:
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    kind = name.rsplit("/", 1)[1]
+    if kind in ("weights", "depthwise_weights", "pointwise_weights"):
+        # He scaling over the fan-in; a depthwise filter sees kh*kw inputs and has no ReLU.
+        fan_in = math.prod(shape[:2]) if kind == "depthwise_weights" else math.prod(shape[:-1])
+        gain = 1.0 if linear or kind == "depthwise_weights" else 2.0
+        value = rng.standard_normal(shape) * math.sqrt(gain / fan_in)
+    elif kind == "moving_variance":
+        value = rng.uniform(0.8, 1.25, shape)
+    elif kind in ("beta", "moving_mean"):
+        value = rng.normal(0.0, 0.05, shape)
+    elif kind == "biases":
+        value = rng.normal(0.0, 0.01, shape)
+    else:
+        raise HubzooError(f"no synthetic value rule for variable {name}")
+    return value.astype(np.float32)

@@ -1,0 +1,160 @@
+"""`SlimNet`: a TF-Slim-compatible network as a `tf.Module`, usable eagerly and in tf.compat.v1 graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+import tensorflow as tf
+
+from hubzoo.errors import HubzooError
+from modules.nets.layers import Channels, ForwardPass, LayoutPass, VariableSpec
+
+DEFAULT_BATCH_NORM_DECAY = 0.9997
+WEIGHT_DECAY = 0.00004
+NUM_CHANNELS = 3
+
+
+class SlimNet(tf.Module):
+    """A TF-Slim network: its variables (created at construction, TF-Slim names) and its math.
+
+    Subclasses define the architecture once, in `_base` (the feature extractor, returning the
+    last activation and the end points) and `_logits` (the TF-Slim classification head), written
+    against the `modules.nets.layers` vocabulary.
+
+    Variables are resource variables named exactly as in a TF-Slim checkpoint (no ":0"), created
+    with zeros (moving_variance with ones) until `assign` loads real values. Constructed inside
+    `with tf.Graph().as_default():` they live in that graph; constructed eagerly they are TF2
+    variables tracked by this module (for `tf.saved_model.save`).
+    """
+
+    scope: ClassVar[str]
+    num_features: ClassVar[int]
+    default_image_size: ClassVar[int]
+    regularize_biases: ClassVar[bool] = False
+
+    def __init__(self, num_classes: int | None = None) -> None:
+        super().__init__(name=self.scope)
+        self.num_classes = num_classes
+        self._specs = self.variable_specs(num_classes)
+        self._variables = {spec.name: _create_variable(spec) for spec in self._specs}
+
+    @classmethod
+    def variable_specs(cls, num_classes: int | None = None) -> tuple[VariableSpec, ...]:
+        """Every variable the net creates, in TF-Slim's creation order, without creating any."""
+        layout_pass = LayoutPass(cls.scope, regularize_biases=cls.regularize_biases)
+        features, _ = cls._base(layout_pass, Channels(NUM_CHANNELS))
+        if num_classes is not None:
+            cls._logits(layout_pass, features, num_classes)
+        return tuple(layout_pass.specs)
+
+    @staticmethod
+    def _base(ops, images):
+        raise NotImplementedError
+
+    @staticmethod
+    def _logits(ops, net, num_classes: int):
+        raise NotImplementedError
+
+    def layout(self) -> dict[str, tuple[int, ...]]:
+        """TF-Slim variable name -> shape, for exactly the variables this net creates."""
+        return {spec.name: spec.shape for spec in self._specs}
+
+    def variables_by_name(self) -> dict[str, tf.Variable]:
+        """TF-Slim variable name -> variable (the same keys as `layout()`)."""
+        return dict(self._variables)
+
+    def __call__(
+        self,
+        images: tf.Tensor,
+        training: bool = False,
+        batch_norm_momentum: float | tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Runs the net on float32 images [N, H, W, 3] in [0, 1] (mapped to [-1, 1] inside).
+
+        Returns `(output, end_points)`: output is the feature vector [N, num_features] (spatial
+        mean of the last end point) or, with `num_classes`, the logits [N, num_classes] (dropout is
+        the identity at inference). end_points is keyed by TF-Slim end-point names without the
+        scope ("Mixed_4c"), plus "Logits" and "Predictions" (softmax) with a head.
+
+        training=True normalizes with batch statistics and updates the moving averages with
+        `batch_norm_momentum` (TF-Slim "decay"; None means the TF-Slim arg-scope default 0.9997).
+        In a tf.compat.v1 graph the updates go to `tf.compat.v1.GraphKeys.UPDATE_OPS` and only
+        run when fetched; eagerly or in a tf.function they are applied.
+        """
+        momentum = DEFAULT_BATCH_NORM_DECAY if batch_norm_momentum is None else batch_norm_momentum
+        ops = ForwardPass(
+            self.scope,
+            self._variables,
+            training=training,
+            momentum=momentum,
+            collect_updates=not tf.compat.v1.executing_eagerly_outside_functions(),
+        )
+        with self.name_scope:
+            images = tf.convert_to_tensor(images, dtype=tf.float32)
+            net, end_points = self._base(ops, images * 2.0 - 1.0)
+            if self.num_classes is None:
+                return ops.spatial_mean(net), end_points
+            logits = self._logits(ops, net, self.num_classes)
+            end_points["Logits"] = logits
+            end_points["Predictions"] = ops.softmax(logits)
+            return logits, end_points
+
+    def regularization_losses(self) -> list[tf.Tensor]:
+        """TF-Slim's weight decay: 0.00004 * l2_loss(w) for each variable its arg scope regularizes."""
+        return [
+            WEIGHT_DECAY * tf.nn.l2_loss(self._variables[spec.name])
+            for spec in self._specs
+            if spec.regularized
+        ]
+
+    def assign(self, weights: Mapping[str, np.ndarray], session=None) -> None:
+        """Loads values for every variable of `layout()` (extra names in `weights` are ignored).
+
+        Eagerly, the variables are assigned. In a tf.compat.v1 graph, pass the session (or call
+        inside `with session.as_default():`): each variable's initializer is run with its value
+        fed, so the graph gains no constants or assign ops; run no other initializer for these
+        variables afterwards.
+        """
+        values = self._checked_values(weights)
+        if tf.executing_eagerly():
+            for name, value in values.items():
+                self._variables[name].assign(value)
+            return
+        session = session or tf.compat.v1.get_default_session()
+        if session is None:
+            raise HubzooError(
+                f"{self.scope}.assign in graph mode needs a tf.compat.v1.Session "
+                "(pass session= or make one the default)"
+            )
+        initializers = [self._variables[name].initializer for name in values]
+        feed = {
+            init.inputs[1]: values[name] for name, init in zip(values, initializers, strict=True)
+        }
+        session.run(initializers, feed_dict=feed)
+
+    def _checked_values(self, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [spec.name for spec in self._specs if spec.name not in weights]
+        misshaped = [
+            f"{spec.name}: expected {list(spec.shape)}, got {list(np.shape(weights[spec.name]))}"
+            for spec in self._specs
+            if spec.name in weights and tuple(np.shape(weights[spec.name])) != spec.shape
+        ]
+        if missing or misshaped:
+            raise HubzooError(
+                f"cannot assign {self.scope} weights: {len(missing)} missing "
+                f"{missing[:5]}, {len(misshaped)} mis-shaped {misshaped[:5]}"
+            )
+        return {spec.name: np.asarray(weights[spec.name], np.float32) for spec in self._specs}
+
+
+def _create_variable(spec: VariableSpec) -> tf.Variable:
+    fill = tf.ones if spec.name.endswith("/moving_variance") else tf.zeros
+    return tf.Variable(
+        lambda: fill(spec.shape, tf.float32),
+        trainable=spec.trainable,
+        name=spec.name,
+        shape=spec.shape,
+        dtype=tf.float32,
+    )

@@ -1,0 +1,298 @@
+"""TF-Slim's layer vocabulary, run in two passes over one network definition.
+
+Each network body is written once against the methods below. `LayoutPass` runs it on channel
+counts only and records every variable the body needs (TF-Slim name, shape, trainable,
+regularized), in TF-Slim's creation order. `ForwardPass` runs the same body on tensors, using
+variables that already exist, with `tf.nn` ops and TF-Slim's math:
+
+- conv2d: no biases when batch norm follows; biases when it does not (head, residual "up" convs).
+- batch norm: `center=True, scale=False, epsilon=0.001`, with the fused batch norm op as TF-Slim
+  uses it (which also lets Grappler fuse it into the preceding convolution on CPU). Inference
+  uses the moving statistics. Training normalizes with the batch mean and (biased) batch
+  variance and moves `moving = moving - (moving - batch) * (1 - momentum)` towards the batch
+  mean and the Bessel-corrected batch variance, as TF-Slim's fused batch norm does.
+- separable_conv2d (inception_v2's first layer): depthwise then pointwise, biases, ReLU, no batch norm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+BATCH_NORM_EPSILON = 0.001
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """One variable a network creates, named as TF-Slim names it."""
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+    regularized: bool = False
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What `LayoutPass` knows of an activation: its channel count."""
+
+    depth: int
+
+
+def _pair(kernel: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(kernel, int):
+        return kernel, kernel
+    height, width = kernel
+    return int(height), int(width)
+
+
+class _ScopedPass:
+    """Tracks the TF-Slim variable scope ("InceptionV1/Mixed_3b/Branch_0") while a body runs."""
+
+    def __init__(self, root: str) -> None:
+        self._scopes = [root]
+
+    @contextmanager
+    def scope(self, name: str) -> Iterator[None]:
+        """Enters a nested variable scope, like `tf.variable_scope(name)` in TF-Slim."""
+        self._scopes.append(name)
+        try:
+            with self._name_scope(name):
+                yield
+        finally:
+            self._scopes.pop()
+
+    def _name_scope(self, name: str):
+        return _no_scope()
+
+    def _full_name(self, layer: str, variable: str) -> str:
+        return "/".join([*self._scopes, layer, variable])
+
+
+@contextmanager
+def _no_scope() -> Iterator[None]:
+    yield
+
+
+class LayoutPass(_ScopedPass):
+    """Runs a body on `Channels` and records the variables it needs."""
+
+    def __init__(self, root: str, regularize_biases: bool = False) -> None:
+        super().__init__(root)
+        self.specs: list[VariableSpec] = []
+        self._regularize_biases = regularize_biases
+
+    def _add(self, layer: str, variable: str, shape: tuple[int, ...], **kwargs: bool) -> None:
+        self.specs.append(VariableSpec(self._full_name(layer, variable), shape, **kwargs))
+
+    def _add_biases(self, layer: str, depth: int) -> None:
+        self._add(layer, "biases", (depth,), regularized=self._regularize_biases)
+
+    def _add_batch_norm(self, layer: str, depth: int) -> None:
+        self._add(layer, "BatchNorm/beta", (depth,))
+        self._add(layer, "BatchNorm/moving_mean", (depth,), trainable=False)
+        self._add(layer, "BatchNorm/moving_variance", (depth,), trainable=False)
+
+    def conv(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+        batch_norm: bool = True,
+        activation: bool = True,
+    ) -> Channels:
+        del stride, padding, activation
+        self._add(name, "weights", (*_pair(kernel), x.depth, depth), regularized=True)
+        if batch_norm:
+            self._add_batch_norm(name, depth)
+        else:
+            self._add_biases(name, depth)
+        return Channels(depth)
+
+    def separable_conv(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        depth_multiplier: int,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> Channels:
+        del stride, padding
+        self._add(name, "depthwise_weights", (*_pair(kernel), x.depth, depth_multiplier))
+        self._add(name, "pointwise_weights", (1, 1, x.depth * depth_multiplier, depth))
+        self._add(name, "biases", (depth,))
+        return Channels(depth)
+
+    def dense(self, x: Channels, units: int, name: str) -> Channels:
+        self._add(name, "weights", (x.depth, units), regularized=True)
+        self._add_biases(name, units)
+        return Channels(units)
+
+    def max_pool(self, x: Channels, size: int, stride: int = 1, padding: str = "SAME") -> Channels:
+        return x
+
+    def avg_pool(self, x: Channels, size: int, stride: int = 1, padding: str = "SAME") -> Channels:
+        return x
+
+    def concat(self, branches: Sequence[Channels]) -> Channels:
+        return Channels(sum(branch.depth for branch in branches))
+
+    def residual(self, x: Channels, up: Channels, scale: float, activation: bool) -> Channels:
+        return x
+
+    def spatial_mean(self, x: Channels, keepdims: bool = False) -> Channels:
+        return x
+
+    def depth(self, x: Channels) -> int:
+        return x.depth
+
+    def squeeze_spatial(self, x: Channels) -> Channels:
+        return x
+
+    def softmax(self, x: Channels) -> Channels:
+        return x
+
+
+class ForwardPass(_ScopedPass):
+    """Runs a body on NHWC float32 tensors with existing variables.
+
+    `collect_updates=True` (tf.compat.v1 graph mode) puts the moving-average updates of training
+    batch norm into `tf.compat.v1.GraphKeys.UPDATE_OPS` without running them; otherwise (eager,
+    tf.function) they are applied.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        variables: Mapping[str, tf.Variable],
+        training: bool,
+        momentum: float | tf.Tensor,
+        collect_updates: bool,
+    ) -> None:
+        super().__init__(root)
+        self._variables = variables
+        self._training = training
+        self._momentum = tf.cast(momentum, tf.float32)
+        self._collect_updates = collect_updates
+
+    def _name_scope(self, name: str):
+        return tf.name_scope(name)
+
+    def _get(self, layer: str, variable: str) -> tf.Variable:
+        return self._variables[self._full_name(layer, variable)]
+
+    def _batch_norm(self, x: tf.Tensor, layer: str) -> tf.Tensor:
+        beta = self._get(layer, "BatchNorm/beta")
+        moving_mean = self._get(layer, "BatchNorm/moving_mean")
+        moving_variance = self._get(layer, "BatchNorm/moving_variance")
+        no_scale = tf.ones_like(beta)
+        if not self._training:
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x,
+                no_scale,
+                beta,
+                mean=moving_mean,
+                variance=moving_variance,
+                epsilon=BATCH_NORM_EPSILON,
+                is_training=False,
+            )
+            return y
+        # Normalizes with the biased batch variance; returns the Bessel-corrected one.
+        y, batch_mean, batch_variance = tf.compat.v1.nn.fused_batch_norm(
+            x, no_scale, beta, epsilon=BATCH_NORM_EPSILON, is_training=True
+        )
+        self._move(moving_mean, batch_mean)
+        self._move(moving_variance, batch_variance)
+        return y
+
+    def _move(self, moving: tf.Variable, batch_value: tf.Tensor) -> None:
+        update = moving.assign_sub(
+            (moving - batch_value) * (1.0 - self._momentum), read_value=False
+        )
+        if self._collect_updates:
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, update)
+
+    def conv(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+        batch_norm: bool = True,
+        activation: bool = True,
+    ) -> tf.Tensor:
+        del depth, kernel
+        with tf.name_scope(name):
+            y = tf.nn.conv2d(x, self._get(name, "weights"), stride, padding)
+            if batch_norm:
+                y = self._batch_norm(y, name)
+            else:
+                y = tf.nn.bias_add(y, self._get(name, "biases"))
+            return tf.nn.relu(y) if activation else y
+
+    def separable_conv(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        depth_multiplier: int,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> tf.Tensor:
+        del depth, kernel, depth_multiplier
+        with tf.name_scope(name):
+            y = tf.nn.separable_conv2d(
+                x,
+                self._get(name, "depthwise_weights"),
+                self._get(name, "pointwise_weights"),
+                strides=[1, stride, stride, 1],
+                padding=padding,
+            )
+            return tf.nn.relu(tf.nn.bias_add(y, self._get(name, "biases")))
+
+    def dense(self, x: tf.Tensor, units: int, name: str) -> tf.Tensor:
+        del units
+        with tf.name_scope(name):
+            return tf.nn.bias_add(
+                tf.matmul(x, self._get(name, "weights")), self._get(name, "biases")
+            )
+
+    def max_pool(
+        self, x: tf.Tensor, size: int, stride: int = 1, padding: str = "SAME"
+    ) -> tf.Tensor:
+        return tf.nn.max_pool2d(x, size, stride, padding)
+
+    def avg_pool(
+        self, x: tf.Tensor, size: int, stride: int = 1, padding: str = "SAME"
+    ) -> tf.Tensor:
+        return tf.nn.avg_pool2d(x, size, stride, padding)
+
+    def concat(self, branches: Sequence[tf.Tensor]) -> tf.Tensor:
+        return tf.concat(list(branches), axis=3)
+
+    def residual(self, x: tf.Tensor, up: tf.Tensor, scale: float, activation: bool) -> tf.Tensor:
+        y = x + scale * up
+        return tf.nn.relu(y) if activation else y
+
+    def spatial_mean(self, x: tf.Tensor, keepdims: bool = False) -> tf.Tensor:
+        return tf.reduce_mean(x, axis=[1, 2], keepdims=keepdims)
+
+    def depth(self, x: tf.Tensor) -> int:
+        return int(x.shape[-1])
+
+    def squeeze_spatial(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.squeeze(x, axis=[1, 2])
+
+    def softmax(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.softmax(x)

@@ -1,0 +1,45 @@
+"""Write a seeded synthetic checkpoint in the exact TF-Slim layout of a network."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from hubzoo.errors import HubzooError
+from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_checkpoint
+from modules.nets import NET_NAMES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Write a TF-Slim checkpoint of NET with seeded random values (feature "
+        "extractor, 1001-class Logits head, AuxLogits for inception_resnet_v2, global_step) at "
+        "the prefix OUT: OUT.index, OUT.data-00000-of-00001, the `checkpoint` state file, and the "
+        "marker OUT.synthetic.json. The same seed writes identical files."
+    )
+    parser.add_argument(
+        "net", metavar="NET", choices=NET_NAMES, help=f"one of {', '.join(NET_NAMES)}"
+    )
+    parser.add_argument(
+        "out", metavar="OUT", type=Path, help="checkpoint prefix, e.g. out/model.ckpt"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        prefix = write_synthetic_checkpoint(args.net, args.out, args.seed)
+    except HubzooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    num_variables = len(synthetic_layout(args.net)) + 1
+    print(f"wrote synthetic {args.net} checkpoint (seed {args.seed}, {num_variables} variables):")
+    for path in sorted(prefix.parent.glob(prefix.name + ".*")):
+        print(f"  {path} ({path.stat().st_size:,} bytes)")
+    print(f"  {prefix.parent / 'checkpoint'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
