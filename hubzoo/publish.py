@@ -106,7 +106,7 @@ class Pipeline:
         options = self.options
         with self.stage("validate record"):
             record = load_registry(options.registry_dir).find(options.query)
-            module_format = choose_format(record, options.format)
+            module_format = choose_format(record, options.format, options.dry_run)
             check_device(options.device)
         summary = PublishSummary(record.handle, module_format, synthetic=options.synthetic)
         summary.stage_seconds = self.stage_seconds
@@ -179,16 +179,20 @@ class Pipeline:
         return fetched.prefix, fetched.sha256
 
 
-def choose_format(record: Record, requested: str | None) -> str:
-    """The export format: the record's, or the requested one when the record offers it."""
+def choose_format(record: Record, requested: str | None, dry_run: bool) -> str:
+    """The export format: the record's; another one only for a dry run.
+
+    A published version is the artifact its record describes, so uploading another format
+    would contradict the record; a dry run may try the other exporter end to end.
+    """
     if requested is None:
         return record.format
     if requested not in FORMATS:
         raise HubzooError(f"--format must be one of {', '.join(FORMATS)}, not {requested!r}")
-    if requested != record.format:
+    if requested != record.format and not dry_run:
         raise HubzooError(
             f"{record.handle} is published as '{record.format}' (its record's format); "
-            f"a '{requested}' export needs its own record and version"
+            f"'{requested}' can be tried with --dry-run, or published under its own record"
         )
     return requested
 

@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None) -> PublishOptions:
     parser.add_argument(
         "--dry-run", action="store_true", help="do everything but the upload and the site rebuild"
     )
-    parser.add_argument("--format", choices=FORMATS, help="export format (default: the record's)")
+    parser.add_argument("--format", choices=FORMATS, help="export format (default: the record's; another one only with --dry-run)")
     parser.add_argument(
         "--store", metavar="URL", help="store: a path or fsspec URL (s3://, gs://); default store/"
     )

@@ -115,6 +115,25 @@ def test_dry_run_uploads_nothing(tmp_path):
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.json"))
 
 
+def test_other_format_only_in_a_dry_run(tmp_path):
+    done = run_publish(
+        "inception_v1/feature_vector/1", "--synthetic", "--format", "saved_model_2",
+        "--store", str(tmp_path / "s"),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "published as 'hub'" in done.stderr and "--dry-run" in done.stderr
+
+
+@pytest.mark.slow
+def test_dry_run_of_the_other_format_exports_checks_and_smoke_tests_it():
+    summary = publish(
+        PublishOptions(HANDLE, synthetic=True, dry_run=True, format="saved_model_2"),
+        Progress(quiet=True),
+    )
+    assert summary.format == "saved_model_2"
+    assert summary.smoke_passed and summary.sha256 and not summary.store_url
+
+
 def test_unknown_handle_lists_candidates():
     done = run_publish("inception_v7/feature_vector/1", "--synthetic", "--dry-run")
     assert done.returncode == 1
