@@ -158,3 +158,20 @@ def _create_variable(spec: VariableSpec) -> tf.Variable:
         shape=spec.shape,
         dtype=tf.float32,
     )
+
+
+class EndPoints(dict):
+    """End points by TF-Slim name, filled as the network is built."""
+
+    def add(self, name: str, net):
+        """Record `net` as end point `name` and return it."""
+        self[name] = net
+        return net
+
+
+def conv_logits(ops, net, num_classes: int, layer: str):
+    """TF-Slim's convolutional head: spatial mean, then a biased 1x1 conv named `layer`."""
+    with ops.scope("Logits"):
+        pooled = ops.spatial_mean(net, keepdims=True)
+        logits = ops.conv(pooled, num_classes, 1, layer, batch_norm=False, activation=False)
+        return ops.squeeze_spatial(logits)

@@ -8,7 +8,7 @@ regularizes biases.
 
 from __future__ import annotations
 
-from modules.nets.base import SlimNet
+from modules.nets.base import EndPoints, SlimNet
 
 
 def _block35(ops, net, depth):
@@ -117,12 +117,8 @@ class InceptionResnetV2(SlimNet):
 
     @staticmethod
     def _base(ops, images):
-        end_points = {}
-
-        def add(name, net):
-            end_points[name] = net
-            return net
-
+        end_points = EndPoints()
+        add = end_points.add
         net = add("Conv2d_1a_3x3", ops.conv(images, 32, 3, "Conv2d_1a_3x3", 2, "VALID"))
         net = add("Conv2d_2a_3x3", ops.conv(net, 32, 3, "Conv2d_2a_3x3", padding="VALID"))
         net = add("Conv2d_2b_3x3", ops.conv(net, 64, 3, "Conv2d_2b_3x3"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modules.nets.base import SlimNet
+from modules.nets.base import EndPoints, SlimNet, conv_logits
 
 # Mixed blocks: (name, branch_0 depth, branch_1 depths, branch_2 depths, branch_3 depth).
 _MIXED_3 = (
@@ -50,12 +50,8 @@ class InceptionV1(SlimNet):
 
     @staticmethod
     def _base(ops, images):
-        end_points = {}
-
-        def add(name, net):
-            end_points[name] = net
-            return net
-
+        end_points = EndPoints()
+        add = end_points.add
         net = add("Conv2d_1a_7x7", ops.conv(images, 64, 7, "Conv2d_1a_7x7", stride=2))
         net = add("MaxPool_2a_3x3", ops.max_pool(net, 3, stride=2))
         net = add("Conv2d_2b_1x1", ops.conv(net, 64, 1, "Conv2d_2b_1x1"))
@@ -73,9 +69,4 @@ class InceptionV1(SlimNet):
 
     @staticmethod
     def _logits(ops, net, num_classes):
-        with ops.scope("Logits"):
-            pooled = ops.spatial_mean(net, keepdims=True)
-            logits = ops.conv(
-                pooled, num_classes, 1, "Conv2d_0c_1x1", batch_norm=False, activation=False
-            )
-            return ops.squeeze_spatial(logits)
+        return conv_logits(ops, net, num_classes, "Conv2d_0c_1x1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modules.nets.base import SlimNet
+from modules.nets.base import EndPoints, SlimNet, conv_logits
 
 # Inception blocks: (name, branch_0, branch_1 depths, branch_2 depths, pool, branch_3 depth).
 _MIXED_3 = (
@@ -70,12 +70,8 @@ class InceptionV2(SlimNet):
 
     @staticmethod
     def _base(ops, images):
-        end_points = {}
-
-        def add(name, net):
-            end_points[name] = net
-            return net
-
+        end_points = EndPoints()
+        add = end_points.add
         net = add(
             "Conv2d_1a_7x7",
             ops.separable_conv(images, 64, 7, "Conv2d_1a_7x7", depth_multiplier=8, stride=2),
@@ -96,9 +92,4 @@ class InceptionV2(SlimNet):
 
     @staticmethod
     def _logits(ops, net, num_classes):
-        with ops.scope("Logits"):
-            pooled = ops.spatial_mean(net, keepdims=True)
-            logits = ops.conv(
-                pooled, num_classes, 1, "Conv2d_1c_1x1", batch_norm=False, activation=False
-            )
-            return ops.squeeze_spatial(logits)
+        return conv_logits(ops, net, num_classes, "Conv2d_1c_1x1")
