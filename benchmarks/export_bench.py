@@ -1,0 +1,147 @@
+"""Export time and artifact bytes per module and format, beside tensorflow_hub 0.15's exporter.
+
+For each record, one synthetic TF-Slim checkpoint of its net is written, then, in the same run:
+
+- ours: `read_checkpoint` + `export_tf1_hub` / `export_saved_model2` (the export check included);
+- tensorflow_hub 0.15 in the legacy venv (`hub015_exporter.py`, one process, TensorFlow's
+  import not timed): `hub.create_module_spec` over the same network definition (`modules.nets`,
+  which runs on TF 2.14 too) with the same signatures, regularization losses and image-size
+  attachment, then `ModuleSpec.export(path, checkpoint_path=<the same checkpoint>)`.
+
+The figures are the ratios ours / hub 0.15 of seconds and bytes (should be <= 1). hub 0.15 only
+writes the TF1 Hub format; a saved_model_2 export is set against the same hub 0.15 module.
+Each time is the best of `--rounds`. About 1.5 minutes on 2 cores for the six records.
+
+    .venv/bin/python benchmarks/export_bench.py [--handles H ...] [--rounds 1] [--json OUT]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from hubzoo.legacy_venv import run_legacy_python
+from hubzoo.publish import export_spec
+from hubzoo.registry import load_registry
+
+HUB, SAVED_MODEL_2 = "hub", "saved_model_2"
+
+HUB015_EXPORTER = Path(__file__).with_name("hub015_exporter.py")
+
+
+def folder_bytes(folder: Path) -> int:
+    """Total size of the files under `folder`."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def our_export(spec, checkpoint: Path, module_format: str, out_dir: Path, rounds: int) -> float:
+    """Best seconds of reading the checkpoint and exporting it (export check included)."""
+    from modules.checkpoints.reading import read_checkpoint
+    from modules.export.saved_model2 import export_saved_model2
+    from modules.export.tf1_hub import export_tf1_hub
+    from modules.nets import net_layout
+
+    writer = export_tf1_hub if module_format == HUB else export_saved_model2
+    best = float("inf")
+    for _ in range(rounds):
+        shutil.rmtree(out_dir, ignore_errors=True)
+        started = time.perf_counter()
+        weights = read_checkpoint(checkpoint, net_layout(spec.net, spec.num_classes)).values
+        writer(spec, weights, out_dir)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def hub015_exports(specs, checkpoints: dict[str, Path], work: Path, rounds: int) -> dict:
+    """Best seconds per handle of tensorflow_hub 0.15's exporter, in one legacy process."""
+    jobs = [
+        {
+            "handle": spec.handle,
+            "net": spec.net,
+            "num_classes": spec.num_classes,
+            "image_size": list(spec.image_size),
+            "variable_size": spec.variable_size,
+            "signatures": list(spec.signatures),
+            "momentum": spec.batch_norm_momentum,
+            "checkpoint": str(checkpoints[spec.net]),
+            "out": str(work / "hub015" / spec.handle),
+        }
+        for spec in specs
+    ]
+    (work / "jobs.json").write_text(json.dumps(jobs))
+    run_legacy_python(
+        HUB015_EXPORTER, str(work / "jobs.json"), str(work / "hub015.json"), str(rounds),
+        timeout=3600,
+    )  # fmt: skip
+    return json.loads((work / "hub015.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--handles", nargs="*", help="records to export (default: all)")
+    parser.add_argument("--rounds", type=int, default=1, help="best of this many exports")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+
+    from modules.checkpoints.synthetic import write_synthetic_checkpoint
+
+    registry = load_registry()
+    handles = args.handles or sorted(registry.records)
+    specs = [export_spec(registry.find(handle), synthetic=True) for handle in handles]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="export_bench-") as tmp:
+        work = Path(tmp)
+        checkpoints = {
+            net: write_synthetic_checkpoint(net, work / "checkpoints" / net / "model.ckpt", seed=0)
+            for net in sorted({spec.net for spec in specs})
+        }
+        hub015_seconds = hub015_exports(specs, checkpoints, work, args.rounds)
+        for spec in specs:
+            hub015_bytes = folder_bytes(work / "hub015" / spec.handle)
+            for module_format in (HUB, SAVED_MODEL_2):
+                out_dir = work / module_format / spec.handle
+                seconds = our_export(
+                    spec, checkpoints[spec.net], module_format, out_dir, args.rounds
+                )
+                rows.append(
+                    {
+                        "handle": spec.handle,
+                        "format": module_format,
+                        "seconds": seconds,
+                        "bytes": folder_bytes(out_dir),
+                        "hub015_seconds": hub015_seconds[spec.handle],
+                        "hub015_bytes": hub015_bytes,
+                    }
+                )
+                shutil.rmtree(out_dir)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def print_table(rows: list[dict]) -> None:
+    """One line per module and format; the ratio columns are the figures."""
+    header = (
+        f"{'module':<54} {'format':<14} {'ours s':>7} {'hub015 s':>8} {'time x':>7} "
+        f"{'ours MB':>8} {'hub015 MB':>9} {'bytes x':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['handle']:<54} {row['format']:<14} {row['seconds']:>7.2f} "
+            f"{row['hub015_seconds']:>8.2f} {row['seconds'] / row['hub015_seconds']:>7.2f} "
+            f"{row['bytes'] / 1e6:>8.2f} {row['hub015_bytes'] / 1e6:>9.2f} "
+            f"{row['bytes'] / row['hub015_bytes']:>7.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""What an exporter needs to know about one module, taken from its record."""
+
+from dataclasses import dataclass
+
+FEATURE_VECTOR_TASK = "image-feature-vector"
+CLASSIFICATION_TASK = "image-classification"
+BN_HPARAMS_SUFFIX = "_with_bn_hparams"
+MOMENTUM_INPUT = "batch_norm_momentum"
+IMAGES_INPUT = "images"
+DEFAULT_OUTPUT = "default"
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """The record's facts an export must honour; `ExportSpec.from_record` builds it (lead)."""
+
+    handle: str
+    net: str
+    task: str
+    num_outputs: int
+    image_size: tuple[int, int]
+    variable_size: bool
+    signatures: tuple[str, ...]
+    batch_norm_momentum: float | None
+    synthetic: bool
+
+    def __post_init__(self) -> None:
+        if self.task not in (FEATURE_VECTOR_TASK, CLASSIFICATION_TASK):
+            raise ValueError(f"{self.handle}: unsupported task {self.task!r}")
+        if "default" not in self.signatures:
+            raise ValueError(f"{self.handle}: signatures must include 'default'")
+        if self.batch_norm_momentum is None and self.bn_hparams_signatures:
+            raise ValueError(f"{self.handle}: a bn-hparams signature needs batch_norm_momentum")
+
+    @property
+    def num_classes(self) -> int | None:
+        """The classifier width for `create_net`: None for a feature vector."""
+        return self.num_outputs if self.task == CLASSIFICATION_TASK else None
+
+    @property
+    def images_shape(self) -> tuple[int | None, ...]:
+        """The shape of the `images` input: batch and, if variable-size, height and width free."""
+        if self.variable_size:
+            return (None, None, None, 3)
+        return (None, *self.image_size, 3)
+
+    @property
+    def bn_hparams_signatures(self) -> tuple[str, ...]:
+        """Signatures that take a `batch_norm_momentum` input besides `images`."""
+        return tuple(name for name in self.signatures if name.endswith(BN_HPARAMS_SUFFIX))
+
+    @property
+    def provenance(self) -> dict[str, object]:
+        """What the export records about its origin (in `assets/hubzoo_provenance.json`)."""
+        return {"handle": self.handle, "net": self.net, "synthetic": self.synthetic}
