@@ -221,3 +221,15 @@ CODE_LEVEL_CASES = [
 def test_code_rules_cover_what_the_schema_cannot_say(name):
     data = _as_json(yaml.safe_load((BAD_RECORDS / f"{name}.yaml").read_text()))
     jsonschema.validate(data, load_schema())
+
+
+def test_two_records_with_one_handle_are_refused(tmp_path):
+    registry = tmp_path / "registry"
+    shutil.copytree(REGISTRY_DIR, registry)
+    record = registry / "google/imagenet/inception_v1/feature_vector/1.yaml"
+    shutil.copyfile(record, record.with_suffix(".yml"))
+    result = validate(registry, base=tmp_path)
+    assert [p.message for p in result.problems] == [
+        "handle 'google/imagenet/inception_v1/feature_vector/1' is also used by "
+        "registry/google/imagenet/inception_v1/feature_vector/1.yaml"
+    ]
