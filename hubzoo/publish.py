@@ -107,6 +107,7 @@ class Pipeline:
         with self.stage("validate record"):
             record = load_registry(options.registry_dir).find(options.query)
             module_format = choose_format(record, options.format, options.dry_run)
+        with self.stage("check smoke-test device"):
             check_device(options.device)
         summary = PublishSummary(record.handle, module_format, synthetic=options.synthetic)
         summary.stage_seconds = self.stage_seconds

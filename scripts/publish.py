@@ -1,6 +1,7 @@
 """Publish one module: validate, get checkpoint, export, check, package, smoke-test, upload, site."""
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def parse_args(argv: list[str] | None) -> PublishOptions:
 
 def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         summary = publish(options, Progress())
     except HubzooError as error:
