@@ -6,11 +6,14 @@ Publishes go to a temporary store with --dry-run semantics off but no site rebui
 """
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hubzoo.progress import Progress
 from hubzoo.publish import PublishOptions, export, publish, synthetic_checkpoint
