@@ -1,6 +1,7 @@
 """The publish pipeline end to end: synthetic checkpoint -> store -> served -> hub.load by URL."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,12 @@ HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 PUBLISH = [sys.executable, str(REPO_ROOT / "scripts" / "publish.py")]
 
 
-def run_publish(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*PUBLISH, *args], capture_output=True, text=True, timeout=timeout)
+def run_publish(
+    *args: str, timeout: float = 60, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*PUBLISH, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +154,10 @@ def test_ambiguous_handle_lists_matches():
     assert "google/imagenet/inception_resnet_v2/feature_vector/1" in done.stderr
 
 
-def test_gpu_without_gpu_is_a_clear_error(tmp_path):
+def test_gpu_without_gpu_is_a_clear_error():
+    no_gpu = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     done = run_publish(
-        "inception_v1/feature_vector/1", "--synthetic", "--dry-run", "--device", "gpu", timeout=600
+        "inception_v1/feature_vector/1", "--synthetic", "--dry-run", "--device", "gpu", env=no_gpu
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
