@@ -228,11 +228,10 @@ def export(record: Record, module_format: str, prefix: Path, work: Path, synthet
     from modules.checkpoints.reading import read_checkpoint
     from modules.export.saved_model2 import export_saved_model2
     from modules.export.tf1_hub import export_tf1_hub
-    from modules.nets import create_net
+    from modules.nets import net_layout
 
     spec = export_spec(record, synthetic)
-    layout = create_net(spec.net, num_classes=spec.num_classes).layout()
-    weights = read_checkpoint(prefix, layout).values
+    weights = read_checkpoint(prefix, net_layout(spec.net, spec.num_classes)).values
     writer = export_tf1_hub if module_format == "hub" else export_saved_model2
     return spec, writer(spec, weights, work / "module")
 

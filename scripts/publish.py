@@ -14,7 +14,7 @@ from hubzoo.progress import Progress
 from hubzoo.publish import FORMATS, PublishOptions, publish
 
 
-def parse_args(argv: list[str] | None) -> PublishOptions:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptions]:
     parser = argparse.ArgumentParser(
         description="Publish a module: validate its record, get its checkpoint, export it, check "
         "the export against the record, package it (deterministic .tar.gz + sha256), smoke-test the "
@@ -37,7 +37,11 @@ def parse_args(argv: list[str] | None) -> PublishOptions:
     parser.add_argument(
         "--dry-run", action="store_true", help="do everything but the upload and the site rebuild"
     )
-    parser.add_argument("--format", choices=FORMATS, help="export format (default: the record's; another one only with --dry-run)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="export format (default: the record's; another one only with --dry-run)",
+    )
     parser.add_argument(
         "--store", metavar="URL", help="store: a path or fsspec URL (s3://, gs://); default store/"
     )
