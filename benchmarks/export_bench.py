@@ -62,17 +62,7 @@ def our_export(spec, checkpoint: Path, module_format: str, out_dir: Path, rounds
 def hub015_exports(specs, checkpoints: dict[str, Path], work: Path, rounds: int) -> dict:
     """Best seconds per handle of tensorflow_hub 0.15's exporter, in one legacy process."""
     jobs = [
-        {
-            "handle": spec.handle,
-            "net": spec.net,
-            "num_classes": spec.num_classes,
-            "image_size": list(spec.image_size),
-            "variable_size": spec.variable_size,
-            "signatures": list(spec.signatures),
-            "momentum": spec.batch_norm_momentum,
-            "checkpoint": str(checkpoints[spec.net]),
-            "out": str(work / "hub015" / spec.handle),
-        }
+        spec.exporter_job(str(checkpoints[spec.net]), str(work / "hub015" / spec.handle))
         for spec in specs
     ]
     (work / "jobs.json").write_text(json.dumps(jobs))

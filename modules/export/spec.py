@@ -12,7 +12,7 @@ DEFAULT_OUTPUT = "default"
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """The record's facts an export must honour; `ExportSpec.from_record` builds it (lead)."""
+    """The record's facts an export must honour; `hubzoo.publish.export_spec` builds it."""
 
     handle: str
     net: str
@@ -48,6 +48,20 @@ class ExportSpec:
     def bn_hparams_signatures(self) -> tuple[str, ...]:
         """Signatures that take a `batch_norm_momentum` input besides `images`."""
         return tuple(name for name in self.signatures if name.endswith(BN_HPARAMS_SUFFIX))
+
+    def exporter_job(self, checkpoint: str, out: str) -> dict[str, object]:
+        """JSON-ready job for an exporter in another venv (benchmarks/hub015_exporter.py)."""
+        return {
+            "handle": self.handle,
+            "net": self.net,
+            "num_classes": self.num_classes,
+            "image_size": list(self.image_size),
+            "variable_size": self.variable_size,
+            "signatures": list(self.signatures),
+            "momentum": self.batch_norm_momentum,
+            "checkpoint": checkpoint,
+            "out": out,
+        }
 
     @property
     def provenance(self) -> dict[str, object]:

@@ -78,17 +78,7 @@ def test_same_module_as_tensorflow_hub_015_exporter(exports, tmp_path):
 
     spec, ours = SPECS[SMALL_HANDLE], exports.path(SMALL_HANDLE, HUB)
     theirs = tmp_path / "hub015"
-    job = {
-        "handle": spec.handle,
-        "net": spec.net,
-        "num_classes": spec.num_classes,
-        "image_size": list(spec.image_size),
-        "variable_size": spec.variable_size,
-        "signatures": list(spec.signatures),
-        "momentum": spec.batch_norm_momentum,
-        "checkpoint": str(ours / "variables" / "variables"),
-        "out": str(theirs),
-    }
+    job = spec.exporter_job(str(ours / "variables" / "variables"), str(theirs))
     (tmp_path / "jobs.json").write_text(json.dumps([job]))
     exporter = REPO_ROOT / "benchmarks" / "hub015_exporter.py"
     run_legacy_python(exporter, str(tmp_path / "jobs.json"), str(tmp_path / "times.json"), "1")
