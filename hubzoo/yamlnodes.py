@@ -193,11 +193,6 @@ def to_python(node: Node) -> Any:
     return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
 
 
-def mapping_items(node: MappingNode) -> list[tuple[str, Node, Node]]:
-    """(key text, key node, value node) for each entry of a mapping."""
-    return [(str(key.value), key, value) for key, value in node.value]
-
-
 def load_plain(path: Path, display: str) -> Any:
     """Safely load a YAML file to plain values (for shared registry data)."""
     return to_python(load_nodes(path, display)[0])
