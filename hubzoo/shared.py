@@ -86,34 +86,13 @@ PAPER_PLACEHOLDER = re.compile(r"^\[\[(?P<paper>[a-z0-9_.-]+)\]\]$", re.M)
 
 @dataclass(frozen=True)
 class Paper:
-    """A paper, cited as `citation` (markdown, line breaks as the pages print them)."""
+    """A paper, cited as `citation` (markdown, line breaks as the pages print them).
+
+    The citation must read `AUTHORS: [TITLE](URL), YEAR.` (checked by `load_shared`).
+    """
 
     id: str
     citation: str
-
-    def _part(self, name: str) -> str:
-        match = CITATION.match(self.citation)
-        return " ".join(match.group(name).split()) if match else ""
-
-    @property
-    def title(self) -> str:
-        """The title, quotes and line breaks removed."""
-        return self._part("title").strip('"')
-
-    @property
-    def authors(self) -> str:
-        """The authors as cited."""
-        return self._part("authors")
-
-    @property
-    def url(self) -> str:
-        """Link to the paper."""
-        return self._part("url")
-
-    @property
-    def year(self) -> int:
-        """Year of publication."""
-        return int(self._part("year") or 0)
 
 
 @dataclass(frozen=True)
