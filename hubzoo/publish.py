@@ -109,7 +109,7 @@ class Pipeline:
             module_format = choose_format(record, options.format, options.dry_run)
         with self.stage("check smoke-test device"):
             check_device(options.device)
-        summary = PublishSummary(record.handle, module_format, synthetic=options.synthetic)
+        summary = PublishSummary(record.handle, module_format, synthetic=False)
         summary.stage_seconds = self.stage_seconds
         store = None if options.dry_run else open_store(options.store_url)
         WORK_DIR.mkdir(parents=True, exist_ok=True)
@@ -117,8 +117,9 @@ class Pipeline:
         try:
             with self.stage("get checkpoint"):
                 prefix, checkpoint_sha = self.checkpoint(record)
+                summary.synthetic = checkpoint_sha == SYNTHETIC
             with self.stage(f"export {module_format}"):
-                spec, module_dir = export(record, module_format, prefix, work, options.synthetic)
+                spec, module_dir = export(record, module_format, prefix, work, summary.synthetic)
             with self.stage("check export against record"):
                 from modules.inspect import check_export
 
@@ -157,12 +158,17 @@ class Pipeline:
             shutil.rmtree(work, ignore_errors=True)
 
     def checkpoint(self, record: Record) -> tuple[Path, str]:
-        """The checkpoint prefix to export, and its sha256 or 'synthetic'."""
+        """The checkpoint prefix to export, and its sha256 or 'synthetic'.
+
+        A checkpoint carrying the synthetic marker (scripts/make_checkpoint.py writes it) counts
+        as synthetic however it was given.
+        """
         from modules.checkpoints.sources import (
             CheckpointSource,
             fetch_checkpoint,
             resolve_checkpoint,
         )
+        from modules.checkpoints.synthetic import is_synthetic
 
         options = self.options
         if options.synthetic:
@@ -172,12 +178,12 @@ class Pipeline:
                 options.checkpoint, CHECKPOINT_CACHE, member=record.checkpoint.member,
                 progress=self.progress,
             )  # fmt: skip
-            return fetched.prefix, fetched.sha256
-        source = CheckpointSource(
-            record.checkpoint.url, record.checkpoint.member, record.checkpoint.sha256
-        )
-        fetched = fetch_checkpoint(source, CHECKPOINT_CACHE, progress=self.progress)
-        return fetched.prefix, fetched.sha256
+        else:
+            source = CheckpointSource(
+                record.checkpoint.url, record.checkpoint.member, record.checkpoint.sha256
+            )
+            fetched = fetch_checkpoint(source, CHECKPOINT_CACHE, progress=self.progress)
+        return fetched.prefix, SYNTHETIC if is_synthetic(fetched.prefix) else fetched.sha256
 
 
 def choose_format(record: Record, requested: str | None, dry_run: bool) -> str:

@@ -139,6 +139,25 @@ def test_dry_run_of_the_other_format_exports_checks_and_smoke_tests_it():
     assert summary.smoke_passed and summary.sha256 and not summary.store_url
 
 
+@pytest.mark.slow
+def test_a_synthetic_checkpoint_given_by_path_is_marked_synthetic(tmp_path):
+    prefix = tmp_path / "ckpt" / "model.ckpt"
+    made = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "make_checkpoint.py"), "inception_v1",
+         str(prefix), "--seed", "3"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    summary = publish(
+        PublishOptions(
+            HANDLE, checkpoint=str(prefix), store_url=str(tmp_path / "s"), build_site=False
+        ),
+        Progress(quiet=True),
+    )
+    assert summary.synthetic
+    assert open_store(str(tmp_path / "s")).get_manifest(HANDLE)["checkpoint_sha256"] == "synthetic"
+
+
 def test_unknown_handle_lists_candidates():
     done = run_publish("inception_v7/feature_vector/1", "--synthetic", "--dry-run")
     assert done.returncode == 1
