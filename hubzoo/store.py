@@ -34,6 +34,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from hubzoo.errors import HubzooError
 from hubzoo.paths import DEFAULT_STORE_DIR
+from hubzoo.schema import load_schema
 
 ARCHIVE_SUFFIX = ".tar.gz"
 MANIFEST_SUFFIX = ".json"
@@ -50,7 +51,8 @@ CALLER_MANIFEST_KEYS = (
 )
 """Keys the publisher supplies; `put` adds handle, sha256, bytes and published_at."""
 
-_HANDLE = re.compile(r"(?:[a-z0-9][a-z0-9_.-]*/){2,}[0-9]+")
+_HANDLE = re.compile(load_schema()["properties"]["handle"]["pattern"])
+"""A handle as records state it: the record schema's pattern, the one definition of its form."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 
@@ -67,11 +69,8 @@ class PutResult:
 
 
 def is_handle(text: str) -> bool:
-    """Whether `text` is a well-formed module handle: publisher/name.../integer-version."""
-    if not _HANDLE.fullmatch(text):
-        return False
-    version = text.rsplit("/", 1)[1]
-    return str(int(version)) == version
+    """Whether `text` is a well-formed module handle: publisher/name.../version (1, 2, ...)."""
+    return _HANDLE.fullmatch(text) is not None
 
 
 def validate_handle(handle: str) -> str:
@@ -79,7 +78,7 @@ def validate_handle(handle: str) -> str:
     if not isinstance(handle, str) or not is_handle(handle):
         raise HubzooError(
             f"invalid module handle {handle!r}: expected publisher/name/.../version, segments of "
-            "lowercase [a-z0-9_.-] starting with a letter or digit, an integer version, e.g. "
+            "lowercase [a-z0-9_.-] starting with a letter or digit, a version 1, 2, ..., e.g. "
             "google/imagenet/inception_v1/feature_vector/1"
         )
     return handle

@@ -89,6 +89,7 @@ def test_republishing_different_bytes_is_refused(store, tmp_path):
         "Google/imagenet/1",
         "google/imagenet/latest",
         "google/imagenet/01",
+        "google/imagenet/0",
         "google/../imagenet/1",
         "google/imagenet/../1",
         "/google/imagenet/1",
