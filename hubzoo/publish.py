@@ -25,9 +25,9 @@ from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, REPO_ROOT, SITE_DIR
 from hubzoo.progress import Progress, format_bytes
 from hubzoo.record import Record
 from hubzoo.registry import load_registry
-from hubzoo.store import open_store
+from hubzoo.store import MODULE_FORMATS, open_store
 
-FORMATS = ("hub", "saved_model_2")
+FORMATS = MODULE_FORMATS
 SYNTHETIC = "synthetic"
 CHECKPOINT_CACHE = CACHE_DIR / "checkpoints"
 WORK_DIR = CACHE_DIR / "publish"

@@ -40,7 +40,8 @@ ARCHIVE_SUFFIX = ".tar.gz"
 MANIFEST_SUFFIX = ".json"
 LOCK_SUFFIX = ".lock"
 PARTIAL_MARK = ".partial-"
-MODULE_FORMATS = ("hub", "saved_model_2")
+MODULE_FORMATS = tuple(load_schema()["properties"]["format"]["enum"])
+"""The formats a published module may have: those a record may state."""
 CALLER_MANIFEST_KEYS = (
     "checkpoint_sha256",
     "format",
