@@ -15,6 +15,8 @@ from hubzoo.yamlnodes import Node, to_python
 FEATURE_VECTOR = "image-feature-vector"
 CLASSIFICATION = "image-classification"
 DEFAULT_MODULE_URL = "https://tfhub.dev/{handle}"
+BN_HPARAMS_SUFFIX = "_with_bn_hparams"
+"""Ends the name of a signature that takes a `batch_norm_momentum` input."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubzoo.record import CLASSIFICATION, FEATURE_VECTOR, Record, record_from_node
+from hubzoo.record import (
+    BN_HPARAMS_SUFFIX,
+    CLASSIFICATION,
+    FEATURE_VECTOR,
+    Record,
+    record_from_node,
+)
 from hubzoo.schema import check, load_schema
 from hubzoo.shared import PAPERS_FILE, SHARED_FOLDERS, SharedData, load_shared
 from hubzoo.yamlnodes import MappingNode, Node, Problem, YamlRejected, load_nodes, position
@@ -26,7 +32,6 @@ SIGNATURES_BY_TASK = {
 }
 OUTPUT_KEY_BY_TASK = {FEATURE_VECTOR: "num_features", CLASSIFICATION: "num_classes"}
 VOCABULARY_OF_KEY = {"dataset": "dataset", "task": "task", "license": "license", "format": "format"}
-BN_HPARAMS_SUFFIX = "_with_bn_hparams"
 
 
 @dataclass

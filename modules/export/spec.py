@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 
-FEATURE_VECTOR_TASK = "image-feature-vector"
-CLASSIFICATION_TASK = "image-classification"
-BN_HPARAMS_SUFFIX = "_with_bn_hparams"
+from hubzoo.record import BN_HPARAMS_SUFFIX
+from hubzoo.record import CLASSIFICATION as CLASSIFICATION_TASK
+from hubzoo.record import FEATURE_VECTOR as FEATURE_VECTOR_TASK
+
 MOMENTUM_INPUT = "batch_norm_momentum"
 IMAGES_INPUT = "images"
 DEFAULT_OUTPUT = "default"
