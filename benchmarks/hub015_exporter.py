@@ -24,6 +24,7 @@ import tensorflow_hub as hub
 from tensorflow_hub import image_module_info_pb2
 
 from modules.nets import create_net
+from modules.preprocessing import INCEPTION_STYLE, apply_input_mapping
 
 
 def module_fn(job: dict, training: bool) -> None:
@@ -36,7 +37,8 @@ def module_fn(job: dict, training: bool) -> None:
         momentum = tf.compat.v1.placeholder_with_default(
             tf.constant(job["momentum"], tf.float32), [], name="batch_norm_momentum"
         )
-    output, end_points = net(images, training=training, batch_norm_momentum=momentum)
+    inputs = apply_input_mapping(images, INCEPTION_STYLE)
+    output, end_points = net(inputs, training=training, batch_norm_momentum=momentum)
     for loss in net.regularization_losses():
         tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, loss)
     outputs = {"default": output}

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from modules.checkpoints.synthetic import synthetic_values
-from modules.nets import NET_NAMES, create_net
+from modules.nets import create_net, net_names
 
 KERAS_NAME = "keras InceptionResNetV2"
 BASELINE_OF = "inception_resnet_v2"
@@ -35,7 +35,7 @@ Runner = Callable[[tf.Tensor], tf.Tensor]
 def our_net(name: str) -> tuple[Runner, int]:
     net = create_net(name, num_classes=1001)
     net.assign(synthetic_values(name, seed=0))
-    return tf.function(lambda images: net(images)[0]), net.default_image_size
+    return tf.function(lambda images: net(images)[0]), net.definition.default_image_size
 
 
 def keras_inception_resnet_v2() -> tuple[Runner, int]:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measurements per figure (best)")
     args = parser.parse_args(argv)
 
-    groups = [[name] for name in NET_NAMES if name != BASELINE_OF] + [[BASELINE_OF, KERAS_NAME]]
+    groups = [[name] for name in net_names() if name != BASELINE_OF] + [[BASELINE_OF, KERAS_NAME]]
     ratios: dict[int, float] = {}
     for group in groups:
         runners = {

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from hubzoo.errors import HubzooError
 from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_checkpoint
-from modules.nets import NET_NAMES
+from modules.nets import net_names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         "marker OUT.synthetic.json. The same seed writes identical files."
     )
     parser.add_argument(
-        "net", metavar="NET", choices=NET_NAMES, help=f"one of {', '.join(NET_NAMES)}"
+        "net", metavar="NET", choices=net_names(), help=f"one of {', '.join(net_names())}"
     )
     parser.add_argument(
         "out", metavar="OUT", type=Path, help="checkpoint prefix, e.g. out/model.ckpt"

@@ -23,6 +23,7 @@ from modules.inspect import (
     check_export,
     expected_sm2_signatures,
 )
+from modules.preprocessing import apply_input_mapping
 
 
 def export_saved_model2(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -> Path:
@@ -46,10 +47,11 @@ def reusable_module(spec: ExportSpec, net: tf.Module) -> tf.__internal__.trackin
     training_spec = tf.TensorSpec([], tf.bool, name=TRAINING_INPUT)
 
     def features(images, training, momentum):
+        inputs = apply_input_mapping(images, spec.input_mapping)
         return tf.cond(
             training,
-            lambda: net(images, training=True, batch_norm_momentum=momentum)[0],
-            lambda: net(images, training=False)[0],
+            lambda: net(inputs, training=True, batch_norm_momentum=momentum)[0],
+            lambda: net(inputs, training=False)[0],
         )
 
     if spec.batch_norm_momentum is None:
@@ -85,7 +87,7 @@ def _serving_signatures(
 
     @tf.function(input_signature=[images_spec], autograph=False)
     def inference(images):
-        output, end_points = net(images, training=False)
+        output, end_points = net(apply_input_mapping(images, spec.input_mapping), training=False)
         outputs = {DEFAULT_OUTPUT: output}
         outputs.update({f"{net.scope}/{name}": tensor for name, tensor in end_points.items()})
         return outputs

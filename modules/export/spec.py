@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from hubzoo.record import BN_HPARAMS_SUFFIX
 from hubzoo.record import CLASSIFICATION as CLASSIFICATION_TASK
 from hubzoo.record import FEATURE_VECTOR as FEATURE_VECTOR_TASK
+from modules.preprocessing import INCEPTION_STYLE, InputMapping
 
 MOMENTUM_INPUT = "batch_norm_momentum"
 IMAGES_INPUT = "images"
@@ -24,6 +25,7 @@ class ExportSpec:
     signatures: tuple[str, ...]
     batch_norm_momentum: float | None
     synthetic: bool
+    input_mapping: InputMapping = INCEPTION_STYLE  # [0, 1] images -> the net's inputs
 
     def __post_init__(self) -> None:
         if self.task not in (FEATURE_VECTOR_TASK, CLASSIFICATION_TASK):

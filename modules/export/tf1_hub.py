@@ -26,6 +26,7 @@ from modules.export.spec import (
 from modules.export.staging import staged_module_dir, write_provenance
 from modules.export.weights import check_weights
 from modules.inspect import HUB_FORMAT, check_export
+from modules.preprocessing import apply_input_mapping
 
 TAG_SETS: tuple[frozenset[str], ...] = (frozenset(), frozenset({"train"}))
 
@@ -78,7 +79,8 @@ def _meta_graph(
             momentum = tf.compat.v1.placeholder_with_default(
                 tf.constant(spec.batch_norm_momentum, tf.float32), shape=[], name=MOMENTUM_INPUT
             )
-        output, end_points = net(images, training=training, batch_norm_momentum=momentum)
+        inputs = apply_input_mapping(images, spec.input_mapping)
+        output, end_points = net(inputs, training=training, batch_norm_momentum=momentum)
         _check_task_output(spec, output)
         if training and not tf.compat.v1.get_collection(_GraphKeys.UPDATE_OPS):
             raise HubzooError(f"{spec.handle}: the training graph has no batch norm UPDATE_OPS")

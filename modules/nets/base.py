@@ -16,12 +16,45 @@ WEIGHT_DECAY = 0.00004
 NUM_CHANNELS = 3
 
 
-class SlimNet(tf.Module):
-    """A TF-Slim network: its variables (created at construction, TF-Slim names) and its math.
+class NetDefinition:
+    """A TF-Slim network's architecture, with no variables: its scope, hyperparameters and math.
 
-    Subclasses define the architecture once, in `_base` (the feature extractor, returning the
-    last activation and the end points) and `_logits` (the TF-Slim classification head), written
-    against the `modules.nets.layers` vocabulary.
+    A net file defines one subclass per architecture; its hyperparameters (a width multiplier, a
+    depth) are ordinary constructor arguments, so a variant is data, not a new class. `base` builds
+    the feature extractor (returning the last activation and the end points) and `logits` the
+    TF-Slim classification head, both written against the `modules.nets.layers` vocabulary, which
+    runs them once on channel counts (`variable_specs`) and once on tensors (`SlimNet.__call__`).
+    """
+
+    scope: ClassVar[str]  # TF-Slim's top variable scope, e.g. "InceptionV1"
+    default_image_size: ClassVar[int]  # the image size TF-Slim trains the net at
+    regularize_biases: ClassVar[bool] = False  # whether the arg scope puts weight decay on biases
+
+    def base(self, ops, images):
+        """The feature extractor: (last activation, EndPoints)."""
+        raise NotImplementedError
+
+    def logits(self, ops, net, num_classes: int):
+        """The classification head on the feature extractor's last activation."""
+        raise NotImplementedError
+
+    def variable_specs(self, num_classes: int | None = None) -> tuple[VariableSpec, ...]:
+        """Every variable the net creates, in TF-Slim's creation order, without creating any."""
+        layout_pass = LayoutPass(self.scope, regularize_biases=self.regularize_biases)
+        features, _ = self.base(layout_pass, Channels(NUM_CHANNELS))
+        if num_classes is not None:
+            self.logits(layout_pass, features, num_classes)
+        return tuple(layout_pass.specs)
+
+    @property
+    def num_features(self) -> int:
+        """Length of the feature vector: the depth of the feature extractor's last activation."""
+        features, _ = self.base(LayoutPass(self.scope), Channels(NUM_CHANNELS))
+        return features.depth
+
+
+class SlimNet(tf.Module):
+    """A TF-Slim network with its variables: created at construction, named as TF-Slim names them.
 
     Variables are resource variables named exactly as in a TF-Slim checkpoint (no ":0"), created
     with zeros (moving_variance with ones) until `assign` loads real values. Constructed inside
@@ -29,33 +62,13 @@ class SlimNet(tf.Module):
     variables tracked by this module (for `tf.saved_model.save`).
     """
 
-    scope: ClassVar[str]
-    num_features: ClassVar[int]
-    default_image_size: ClassVar[int]
-    regularize_biases: ClassVar[bool] = False
-
-    def __init__(self, num_classes: int | None = None) -> None:
-        super().__init__(name=self.scope)
+    def __init__(self, definition: NetDefinition, num_classes: int | None = None) -> None:
+        super().__init__(name=definition.scope)
+        self.definition = definition
+        self.scope = definition.scope
         self.num_classes = num_classes
-        self._specs = self.variable_specs(num_classes)
+        self._specs = definition.variable_specs(num_classes)
         self._variables = {spec.name: _create_variable(spec) for spec in self._specs}
-
-    @classmethod
-    def variable_specs(cls, num_classes: int | None = None) -> tuple[VariableSpec, ...]:
-        """Every variable the net creates, in TF-Slim's creation order, without creating any."""
-        layout_pass = LayoutPass(cls.scope, regularize_biases=cls.regularize_biases)
-        features, _ = cls._base(layout_pass, Channels(NUM_CHANNELS))
-        if num_classes is not None:
-            cls._logits(layout_pass, features, num_classes)
-        return tuple(layout_pass.specs)
-
-    @staticmethod
-    def _base(ops, images):
-        raise NotImplementedError
-
-    @staticmethod
-    def _logits(ops, net, num_classes: int):
-        raise NotImplementedError
 
     def layout(self) -> dict[str, tuple[int, ...]]:
         """TF-Slim variable name -> shape, for exactly the variables this net creates."""
@@ -71,7 +84,8 @@ class SlimNet(tf.Module):
         training: bool = False,
         batch_norm_momentum: float | tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        """Runs the net on float32 images [N, H, W, 3] in [0, 1] (mapped to [-1, 1] inside).
+        """Runs the net on float32 inputs [N, H, W, 3], already preprocessed as the net was trained
+        (see `modules.preprocessing`; an Inception-style net takes values in [-1, 1]).
 
         Returns `(output, end_points)`: output is the feature vector [N, num_features] (spatial
         mean of the last end point) or, with `num_classes`, the logits [N, num_classes] (dropout is
@@ -93,10 +107,10 @@ class SlimNet(tf.Module):
         )
         with self.name_scope:
             images = tf.convert_to_tensor(images, dtype=tf.float32)
-            net, end_points = self._base(ops, images * 2.0 - 1.0)
+            net, end_points = self.definition.base(ops, images)
             if self.num_classes is None:
                 return ops.spatial_mean(net), end_points
-            logits = self._logits(ops, net, self.num_classes)
+            logits = self.definition.logits(ops, net, self.num_classes)
             end_points["Logits"] = logits
             end_points["Predictions"] = ops.softmax(logits)
             return logits, end_points

@@ -8,7 +8,7 @@ regularizes biases.
 
 from __future__ import annotations
 
-from modules.nets.base import EndPoints, SlimNet
+from modules.nets.base import EndPoints, NetDefinition
 
 
 def _block35(ops, net, depth):
@@ -107,16 +107,14 @@ def _mixed_7a(ops, net):
         return ops.concat([branch_0, branch_1, branch_2, branch_3])
 
 
-class InceptionResnetV2(SlimNet):
+class InceptionResnetV2(NetDefinition):
     """TF-Slim `inception_resnet_v2_base` (to Conv2d_7b_1x1) and its `Logits/Logits` head."""
 
     scope = "InceptionResnetV2"
-    num_features = 1536
     default_image_size = 299
     regularize_biases = True
 
-    @staticmethod
-    def _base(ops, images):
+    def base(self, ops, images):
         end_points = EndPoints()
         add = end_points.add
         net = add("Conv2d_1a_3x3", ops.conv(images, 32, 3, "Conv2d_1a_3x3", 2, "VALID"))
@@ -136,7 +134,9 @@ class InceptionResnetV2(SlimNet):
         net = add("Conv2d_7b_1x1", ops.conv(net, 1536, 1, "Conv2d_7b_1x1"))
         return net, end_points
 
-    @staticmethod
-    def _logits(ops, net, num_classes):
+    def logits(self, ops, net, num_classes):
         with ops.scope("Logits"):
             return ops.dense(ops.spatial_mean(net), num_classes, "Logits")
+
+
+NETS = {"inception_resnet_v2": InceptionResnetV2}

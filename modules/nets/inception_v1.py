@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modules.nets.base import EndPoints, SlimNet, conv_logits
+from modules.nets.base import EndPoints, NetDefinition, conv_logits
 
 # Mixed blocks: (name, branch_0 depth, branch_1 depths, branch_2 depths, branch_3 depth).
 _MIXED_3 = (
@@ -41,15 +41,13 @@ def _mixed(ops, net, block):
         return ops.concat([branch_0, branch_1, branch_2, branch_3])
 
 
-class InceptionV1(SlimNet):
+class InceptionV1(NetDefinition):
     """TF-Slim `inception_v1_base` (to Mixed_5c) and its `Logits/Conv2d_0c_1x1` head."""
 
     scope = "InceptionV1"
-    num_features = 1024
     default_image_size = 224
 
-    @staticmethod
-    def _base(ops, images):
+    def base(self, ops, images):
         end_points = EndPoints()
         add = end_points.add
         net = add("Conv2d_1a_7x7", ops.conv(images, 64, 7, "Conv2d_1a_7x7", stride=2))
@@ -67,6 +65,8 @@ class InceptionV1(SlimNet):
             net = add(block[0], _mixed(ops, net, block))
         return net, end_points
 
-    @staticmethod
-    def _logits(ops, net, num_classes):
+    def logits(self, ops, net, num_classes):
         return conv_logits(ops, net, num_classes, "Conv2d_0c_1x1")
+
+
+NETS = {"inception_v1": InceptionV1}

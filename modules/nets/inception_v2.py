@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modules.nets.base import EndPoints, SlimNet, conv_logits
+from modules.nets.base import EndPoints, NetDefinition, conv_logits
 
 # Inception blocks: (name, branch_0, branch_1 depths, branch_2 depths, pool, branch_3 depth).
 _MIXED_3 = (
@@ -57,7 +57,7 @@ def _reduction(ops, net, block):
         return ops.concat([branch_0, branch_1, branch_2])
 
 
-class InceptionV2(SlimNet):
+class InceptionV2(NetDefinition):
     """TF-Slim `inception_v2_base` (to Mixed_5c) and its `Logits/Conv2d_1c_1x1` head.
 
     The first layer is a separable 7x7 convolution (depthwise multiplier 8) with biases and ReLU
@@ -65,11 +65,9 @@ class InceptionV2(SlimNet):
     """
 
     scope = "InceptionV2"
-    num_features = 1024
     default_image_size = 224
 
-    @staticmethod
-    def _base(ops, images):
+    def base(self, ops, images):
         end_points = EndPoints()
         add = end_points.add
         net = add(
@@ -90,6 +88,8 @@ class InceptionV2(SlimNet):
             net = add(block[0], _inception(ops, net, block))
         return net, end_points
 
-    @staticmethod
-    def _logits(ops, net, num_classes):
+    def logits(self, ops, net, num_classes):
         return conv_logits(ops, net, num_classes, "Conv2d_1c_1x1")
+
+
+NETS = {"inception_v2": InceptionV2}

@@ -58,11 +58,12 @@ class Exports:
     @cache  # noqa: B019
     def _reference(self, handle: str) -> tuple[np.ndarray, tuple[str, ...]]:
         from modules.nets import create_net
+        from modules.preprocessing import apply_input_mapping
 
         spec = SPECS[handle]
         net = create_net(spec.net, num_classes=spec.num_classes)
         net.assign(self.weights(handle))
-        output, end_points = net(images_for(handle))
+        output, end_points = net(apply_input_mapping(images_for(handle), spec.input_mapping))
         return output.numpy(), tuple(f"{net.scope}/{name}" for name in end_points)
 
 

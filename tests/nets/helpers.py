@@ -14,11 +14,12 @@ ALTERNATE_SIZES = {
 
 
 def images(size: int, batch: int = 2, seed: int = 0) -> np.ndarray:
-    """Float32 images in [0, 1]: smooth gradients plus noise, different per image."""
+    """Float32 network inputs in [-1, 1] (Inception-style preprocessing of [0, 1] images):
+    smooth gradients plus noise, different per image."""
     rng = np.random.default_rng(seed)
     ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)
     base = (
         ramp[None, :, None, None] * ramp[None, None, :, None] * rng.uniform(size=(batch, 1, 1, 3))
     )
     noise = rng.uniform(size=(batch, size, size, 3)).astype(np.float32)
-    return np.clip(0.7 * base + 0.3 * noise, 0.0, 1.0).astype(np.float32)
+    return (np.clip(0.7 * base + 0.3 * noise, 0.0, 1.0) * 2.0 - 1.0).astype(np.float32)

@@ -17,7 +17,7 @@ from modules.checkpoints.synthetic import (
     synthetic_values,
     write_synthetic_checkpoint,
 )
-from modules.nets import NET_NAMES, net_layout
+from modules.nets import net_layout, net_names
 from tests.nets.helpers import SEED
 
 V1_LAYOUT_SIZE = 228
@@ -46,7 +46,7 @@ def _copy_checkpoint(prefix, destination):
     "net_name",
     [
         pytest.param(name, marks=pytest.mark.slow) if name == "inception_resnet_v2" else name
-        for name in NET_NAMES
+        for name in net_names()
     ],
 )
 def test_synthetic_checkpoint_has_the_slim_training_layout(net_name, synthetic_checkpoint):

@@ -7,17 +7,17 @@ import pytest
 import tensorflow as tf
 
 from modules.checkpoints.reading import read_checkpoint
-from modules.nets import DEFAULT_BATCH_NORM_DECAY, NET_NAMES, create_net
+from modules.nets import DEFAULT_BATCH_NORM_DECAY, create_net, net_names
 from tests.nets.helpers import ALTERNATE_SIZES, images
 
 pytestmark = pytest.mark.slow
 FIRST_BN = "InceptionV1/Conv2d_1a_7x7/BatchNorm"
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_end_points_match_reference_at_default_size(net_name, loaded_net, reference_layouts):
     net = loaded_net(net_name, 1001)
-    size = net.default_image_size
+    size = net.definition.default_image_size
 
     logits, end_points = net(images(size, batch=1))
 
@@ -28,7 +28,7 @@ def test_end_points_match_reference_at_default_size(net_name, loaded_net, refere
     np.testing.assert_allclose(tf.reduce_sum(end_points["Predictions"], axis=1), [1.0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_feature_vector_is_spatial_mean_of_last_end_point_at_other_sizes(net_name, loaded_net):
     net = loaded_net(net_name)
     size, grid = ALTERNATE_SIZES[net_name]
@@ -36,16 +36,16 @@ def test_feature_vector_is_spatial_mean_of_last_end_point_at_other_sizes(net_nam
     features, end_points = net(images(size, batch=1, seed=1))
 
     last = list(end_points.values())[-1]
-    assert last.shape == (1, grid, grid, net.num_features)
-    assert features.shape == (1, net.num_features)
+    assert last.shape == (1, grid, grid, net.definition.num_features)
+    assert features.shape == (1, net.definition.num_features)
     np.testing.assert_allclose(features, tf.reduce_mean(last, axis=[1, 2]), rtol=1e-6)
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 @pytest.mark.parametrize("training", [False, True])
 def test_synthetic_weights_give_finite_varied_features(net_name, training, loaded_net):
     net = loaded_net(net_name)
-    batch = images(net.default_image_size, batch=2, seed=2)
+    batch = images(net.definition.default_image_size, batch=2, seed=2)
 
     # Momentum 1.0 keeps the shared net's moving averages as they are.
     features, _ = net(batch, training=training, batch_norm_momentum=1.0)
@@ -56,10 +56,10 @@ def test_synthetic_weights_give_finite_varied_features(net_name, training, loade
     assert np.abs(features[0] - features[1]).max() > 1e-3  # depends on the image
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_graph_mode_and_eager_mode_agree(net_name, synthetic_checkpoint, loaded_net):
     eager_net = loaded_net(net_name, 1001)
-    batch = images(eager_net.default_image_size, batch=2, seed=3)
+    batch = images(eager_net.definition.default_image_size, batch=2, seed=3)
     eager_logits, eager_end_points = eager_net(batch)
     weights = read_checkpoint(synthetic_checkpoint(net_name), eager_net.layout()).values
 
@@ -79,7 +79,7 @@ def test_graph_mode_and_eager_mode_agree(net_name, synthetic_checkpoint, loaded_
 def _first_layer_batch_statistics(net, batch):
     """Mean and Bessel-corrected variance of the first conv's output, computed independently."""
     weights = net.variables_by_name()["InceptionV1/Conv2d_1a_7x7/weights"]
-    conv = tf.nn.conv2d(batch * 2.0 - 1.0, weights, 2, "SAME").numpy()
+    conv = tf.nn.conv2d(batch, weights, 2, "SAME").numpy()
     flat = conv.reshape(-1, conv.shape[-1]).astype(np.float64)
     return flat.mean(axis=0), flat.var(axis=0, ddof=1)
 
@@ -155,7 +155,7 @@ def test_graph_training_collects_update_ops_without_running_them(synthetic_check
         )
         weights = session.run(net.variables_by_name()["InceptionV1/Conv2d_1a_7x7/weights"])
 
-    conv = tf.nn.conv2d(batch * 2.0 - 1.0, weights, 2, "SAME").numpy().reshape(-1, 64)
+    conv = tf.nn.conv2d(batch, weights, 2, "SAME").numpy().reshape(-1, 64)
     assert len(update_ops) == 2 * batch_norms
     np.testing.assert_array_equal(unchanged, old_mean)
     np.testing.assert_allclose(new_mean, 0.5 * old_mean + 0.5 * conv.mean(axis=0), atol=1e-5)
@@ -171,9 +171,7 @@ def test_training_mode_normalizes_with_biased_batch_statistics(loaded_net):
 
     _, end_points = net(batch, training=True, batch_norm_momentum=1.0)
 
-    conv = tf.nn.conv2d(
-        batch * 2.0 - 1.0, variables["InceptionV1/Conv2d_1a_7x7/weights"], 2, "SAME"
-    )
+    conv = tf.nn.conv2d(batch, variables["InceptionV1/Conv2d_1a_7x7/weights"], 2, "SAME")
     conv = conv.numpy().astype(np.float64)
     normalized = (conv - conv.mean(axis=(0, 1, 2))) / np.sqrt(conv.var(axis=(0, 1, 2)) + 0.001)
     expected = np.maximum(normalized + variables[f"{FIRST_BN}/beta"].numpy(), 0.0)

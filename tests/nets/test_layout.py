@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from hubzoo.errors import HubzooError
-from modules.nets import NET_NAMES, WEIGHT_DECAY, create_net, net_layout
+from modules.nets import WEIGHT_DECAY, create_net, net_definition, net_layout, net_names
 
 HEADS = {
     "inception_v1": {
@@ -27,7 +27,7 @@ HEADS = {
 }
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_feature_extractor_variables_match_reference_exactly(net_name, reference_layouts):
     reference = reference_layouts[net_name]
     expected = {name: tuple(shape) for name, shape in reference["variables"].items()}
@@ -39,10 +39,10 @@ def test_feature_extractor_variables_match_reference_exactly(net_name, reference
     assert sum(math.prod(shape) for shape in layout.values()) == reference["num_values"]
     trainable = sum(math.prod(v.shape) for v in net.variables_by_name().values() if v.trainable)
     assert trainable == reference["trainable_values"]
-    assert net.num_features == reference["final_end_point_shape_at_default_size"][-1]
+    assert net.definition.num_features == reference["final_end_point_shape_at_default_size"][-1]
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_variables_are_float32_resource_variables_named_as_in_slim(net_name):
     net = create_net(net_name)
     variables = net.variables_by_name()
@@ -55,7 +55,7 @@ def test_variables_are_float32_resource_variables_named_as_in_slim(net_name):
         assert variable.trainable == ("/moving_" not in name)
 
 
-@pytest.mark.parametrize("net_name", NET_NAMES)
+@pytest.mark.parametrize("net_name", net_names())
 def test_classification_head_adds_the_slim_logits_variables(net_name):
     base = net_layout(net_name)
     with_head = net_layout(net_name, 1001)
@@ -65,7 +65,7 @@ def test_classification_head_adds_the_slim_logits_variables(net_name):
 
 
 def test_unknown_net_name_lists_the_known_ones():
-    with pytest.raises(HubzooError, match="inception_v1, inception_v2, inception_resnet_v2"):
+    with pytest.raises(HubzooError, match="inception_resnet_v2, inception_v1, inception_v2"):
         create_net("inception_v9")
 
 
@@ -93,7 +93,9 @@ def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_
 
 
 def test_inception_v2_separable_conv_is_not_regularized():
-    names = [spec.name for spec in create_net("inception_v2").variable_specs() if spec.regularized]
+    names = [
+        spec.name for spec in net_definition("inception_v2").variable_specs() if spec.regularized
+    ]
     assert not any("Conv2d_1a_7x7" in name for name in names)
     assert len(names) == sum(name.endswith("/weights") for name in net_layout("inception_v2"))
 

@@ -115,7 +115,7 @@ def test_mapping_rejects_a_layout_with_a_wrong_shape(keras_model):
 def test_features_and_end_points_match_keras(size, our_net, keras_reference):
     images = parity_images(size)
     expected = {name: value.numpy() for name, value in keras_reference(images * 2.0 - 1.0).items()}
-    features, end_points = our_net(images)
+    features, end_points = our_net(images * 2.0 - 1.0)
 
     assert np.std(expected["features"]) > 0.1, "degenerate reference features"
     assert not np.allclose(expected["features"][0], expected["features"][1], atol=1e-3)

@@ -46,7 +46,7 @@ def test_tf_slim_checkpoint_has_exactly_our_layout(net_name, slim_reference):
 def test_features_and_end_points_match_tf_slim(net_name, size, slim_reference, our_slim_net):
     reference = slim_reference(net_name)
     expected = reference.outputs[size]
-    features, end_points = our_slim_net(net_name)(reference.images[size])
+    features, end_points = our_slim_net(net_name)(reference.images[size] * 2.0 - 1.0)
 
     assert np.std(expected["features"]) > 0.1, "degenerate reference features"
     assert not np.allclose(expected["features"][0], expected["features"][1], atol=1e-3)
