@@ -13,6 +13,21 @@ from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_chec
 from modules.nets import net_names
 
 
+def hyperparameter(text: str) -> tuple[str, int | float | str]:
+    """NAME=VALUE with VALUE read as an int, else a float, else kept as text."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE, e.g. depth_multiplier=1.4, not {text!r}"
+        )
+    for convert in (int, float):
+        try:
+            return name, convert(value)
+        except ValueError:
+            continue
+    return name, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write a TF-Slim checkpoint of NET with seeded random values (feature "
@@ -27,13 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         "out", metavar="OUT", type=Path, help="checkpoint prefix, e.g. out/model.ckpt"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--hparam",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        type=hyperparameter,
+        help="a hyperparameter of the variant, e.g. depth_multiplier=1.4 (repeatable)",
+    )
     args = parser.parse_args(argv)
+    hyperparameters = dict(args.hparam)
     try:
-        prefix = write_synthetic_checkpoint(args.net, args.out, args.seed)
+        prefix = write_synthetic_checkpoint(args.net, args.out, args.seed, **hyperparameters)
+        num_variables = len(synthetic_layout(args.net, **hyperparameters)) + 1
     except HubzooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    num_variables = len(synthetic_layout(args.net)) + 1
     print(f"wrote synthetic {args.net} checkpoint (seed {args.seed}, {num_variables} variables):")
     for path in sorted(prefix.parent.glob(prefix.name + ".*")):
         print(f"  {path} ({path.stat().st_size:,} bytes)")

@@ -1,8 +1,8 @@
 """Write seeded random checkpoints in the exact TF-Slim layout, for tests and the offline demo.
 
 What is written is what `tf.compat.v1.train.Saver` writes for a TF-Slim training run: the
-feature extractor's variables, the classification head (1001 classes), inception_resnet_v2's
-AuxLogits head and an int64 `global_step`, as `<prefix>.index`, `<prefix>.data-00000-of-00001` and
+feature extractor's variables, the classification head (1001 classes), the auxiliary heads a
+net's definition lists as training extras (inception_resnet_v2's AuxLogits) and an int64 `global_step`, as `<prefix>.index`, `<prefix>.data-00000-of-00001` and
 the `checkpoint` state file. A sidecar `<prefix>.synthetic.json` marks the weights as synthetic.
 
 Values are deterministic per (seed, variable name) and keep activations finite and varied
@@ -16,43 +16,30 @@ import json
 import math
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from hubzoo.errors import HubzooError
-from modules.nets import net_layout
+from modules.nets import net_definition
 
 NUM_CLASSES = 1001
 SIDECAR_SUFFIX = ".synthetic.json"
 
-# Variables real inception_resnet_v2 training checkpoints carry beyond the net: the auxiliary
-# head on PreAuxLogits (17x17x1088 at 299x299), as TF-Slim's inception_resnet_v2 creates it.
-_IRV2_AUX_LOGITS = {
-    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/weights": (1, 1, 1088, 128),
-    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/beta": (128,),
-    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_mean": (128,),
-    "InceptionResnetV2/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_variance": (128,),
-    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/weights": (5, 5, 128, 768),
-    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/beta": (768,),
-    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_mean": (768,),
-    "InceptionResnetV2/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_variance": (768,),
-    "InceptionResnetV2/AuxLogits/Logits/weights": (768, NUM_CLASSES),
-    "InceptionResnetV2/AuxLogits/Logits/biases": (NUM_CLASSES,),
-}
-_TRAINING_EXTRAS = {"inception_resnet_v2": _IRV2_AUX_LOGITS}
 
-
-def synthetic_layout(net_name: str) -> dict[str, tuple[int, ...]]:
-    """Float32 variables of a synthetic checkpoint (global_step, int64, comes on top)."""
-    layout = net_layout(net_name, NUM_CLASSES)
-    layout.update(_TRAINING_EXTRAS.get(net_name, {}))
+def synthetic_layout(net_name: str, **hyperparameters: Any) -> dict[str, tuple[int, ...]]:
+    """Float32 variables of a synthetic checkpoint (global_step, int64, comes on top): the net
+    with its 1001-class head, plus what a TF-Slim training run leaves beside it (auxiliary heads)."""
+    definition = net_definition(net_name, **hyperparameters)
+    layout = {spec.name: spec.shape for spec in definition.variable_specs(NUM_CLASSES)}
+    layout.update(definition.training_extras(NUM_CLASSES))
     return layout
 
 
-def synthetic_values(net_name: str, seed: int) -> dict[str, np.ndarray]:
+def synthetic_values(net_name: str, seed: int, **hyperparameters: Any) -> dict[str, np.ndarray]:
     """The float32 values `write_synthetic_checkpoint` writes, by variable name."""
-    layout = synthetic_layout(net_name)
+    layout = synthetic_layout(net_name, **hyperparameters)
     linear_layers = {name.rsplit("/", 1)[0] for name in layout if name.endswith("/biases")}
     return {
         name: _value(name, shape, seed, linear=name.rsplit("/", 1)[0] in linear_layers)
@@ -60,14 +47,17 @@ def synthetic_values(net_name: str, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def write_synthetic_checkpoint(net_name: str, prefix: str | Path, seed: int) -> Path:
-    """Writes a seeded TF-Slim checkpoint of `net_name` at `prefix`; returns the prefix."""
+def write_synthetic_checkpoint(
+    net_name: str, prefix: str | Path, seed: int, **hyperparameters: Any
+) -> Path:
+    """Writes a seeded TF-Slim checkpoint of `net_name` (with its variant's hyperparameters, e.g.
+    depth_multiplier) at `prefix`; returns the prefix."""
     prefix = Path(prefix)
     if prefix.is_dir():
         raise HubzooError(
             f"{prefix} is a directory; give a checkpoint prefix such as {prefix}/model.ckpt"
         )
-    values = synthetic_values(net_name, seed)
+    values = synthetic_values(net_name, seed, **hyperparameters)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     with tf.Graph().as_default():
         variables = {
@@ -86,7 +76,7 @@ def write_synthetic_checkpoint(net_name: str, prefix: str | Path, seed: int) -> 
                 },
             )
             saver.save(session, str(prefix), write_meta_graph=False)
-    sidecar = {"net": net_name, "seed": seed, "synthetic": True}
+    sidecar = {"net": net_name, "hyperparameters": hyperparameters, "seed": seed, "synthetic": True}
     _sidecar_path(prefix).write_text(json.dumps(sidecar, indent=2) + "\n")
     return prefix
 

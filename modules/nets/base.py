@@ -46,6 +46,12 @@ class NetDefinition:
             self.logits(layout_pass, features, num_classes)
         return tuple(layout_pass.specs)
 
+    def training_extras(self, num_classes: int) -> dict[str, tuple[int, ...]]:
+        """Variables a TF-Slim training checkpoint holds beyond the net and its head (auxiliary
+        heads), by name; the net never reads them, synthetic checkpoints write them."""
+        del num_classes
+        return {}
+
     @property
     def num_features(self) -> int:
         """Length of the feature vector: the depth of the feature extractor's last activation."""

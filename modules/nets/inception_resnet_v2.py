@@ -138,5 +138,21 @@ class InceptionResnetV2(NetDefinition):
         with ops.scope("Logits"):
             return ops.dense(ops.spatial_mean(net), num_classes, "Logits")
 
+    def training_extras(self, num_classes):
+        """The auxiliary head on PreAuxLogits (17x17x1088 at 299x299), as TF-Slim creates it."""
+        aux = f"{self.scope}/AuxLogits"
+        return {
+            f"{aux}/Conv2d_1b_1x1/weights": (1, 1, 1088, 128),
+            f"{aux}/Conv2d_1b_1x1/BatchNorm/beta": (128,),
+            f"{aux}/Conv2d_1b_1x1/BatchNorm/moving_mean": (128,),
+            f"{aux}/Conv2d_1b_1x1/BatchNorm/moving_variance": (128,),
+            f"{aux}/Conv2d_2a_5x5/weights": (5, 5, 128, 768),
+            f"{aux}/Conv2d_2a_5x5/BatchNorm/beta": (768,),
+            f"{aux}/Conv2d_2a_5x5/BatchNorm/moving_mean": (768,),
+            f"{aux}/Conv2d_2a_5x5/BatchNorm/moving_variance": (768,),
+            f"{aux}/Logits/weights": (768, num_classes),
+            f"{aux}/Logits/biases": (num_classes,),
+        }
+
 
 NETS = {"inception_resnet_v2": InceptionResnetV2}

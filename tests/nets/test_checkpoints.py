@@ -63,7 +63,7 @@ def test_synthetic_checkpoint_has_the_slim_training_layout(net_name, synthetic_c
     assert (prefix.parent / "checkpoint").read_text().startswith("model_checkpoint_path:")
     assert is_synthetic(prefix)
     marker = json.loads(prefix.with_name(prefix.name + ".synthetic.json").read_text())
-    assert marker == {"net": net_name, "seed": SEED, "synthetic": True}
+    assert marker == {"net": net_name, "hyperparameters": {}, "seed": SEED, "synthetic": True}
 
 
 def test_irv2_synthetic_checkpoint_carries_aux_logits():
