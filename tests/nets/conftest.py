@@ -10,14 +10,23 @@ import pytest
 
 from tests.nets.helpers import SEED
 
-# A copy of /work/shared/reference/slim_checkpoint_layouts.json (read off TF-Slim itself).
-LAYOUTS_JSON = Path(__file__).parent / "data" / "slim_checkpoint_layouts.json"
+# slim_checkpoint_layouts.json is a copy of /work/shared/reference/slim_checkpoint_layouts.json;
+# every slim_*layouts*.json file here has its form ({"about": ..., "nets": {name: layout}}), each
+# read off TF-Slim's reference code.
+LAYOUT_FILES = sorted((Path(__file__).parent / "data").glob("slim_*layouts*.json"))
 
 
 @pytest.fixture(scope="session")
 def reference_layouts() -> dict:
-    """The TF-Slim layouts read off the reference implementations, by net name."""
-    return json.loads(LAYOUTS_JSON.read_text())["nets"]
+    """The TF-Slim layouts read off the reference implementations, by net (or variant) name."""
+    layouts: dict = {}
+    for path in LAYOUT_FILES:
+        nets = json.loads(path.read_text())["nets"]
+        assert not layouts.keys() & nets.keys(), (
+            f"{path.name} repeats {layouts.keys() & nets.keys()}"
+        )
+        layouts.update(nets)
+    return layouts
 
 
 @pytest.fixture(scope="session")
