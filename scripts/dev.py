@@ -118,7 +118,12 @@ def main() -> int:
     )
     demo_parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1")
     demo_parser.add_argument("--no-serve", action="store_true", help="stop after building the site")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    if argv[:1] == ["test"]:  # everything after `test` goes to pytest, options included
+        args = parser.parse_args(["test"])
+        args.pytest_args = argv[1:]
+    else:
+        args = parser.parse_args(argv)
     if args.command == "test":
         return test(args.pytest_args)
     return demo(args.port, serve=not args.no_serve)
