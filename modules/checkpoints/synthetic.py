@@ -7,7 +7,7 @@ the `checkpoint` state file. A sidecar `<prefix>.synthetic.json` marks the weigh
 
 Values are deterministic per (seed, variable name) and keep activations finite and varied
 through the whole net, eagerly and with batch statistics: He-scaled weights (gain 1 for layers
-without a ReLU), beta and biases near 0, moving_mean near 0, moving_variance near 1.
+without a ReLU), beta and biases near 0, moving_mean near 0, moving_variance and gamma near 1.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _value(name: str, shape: tuple[int, ...], seed: int, linear: bool) -> np.nda
         fan_in = math.prod(shape[:2]) if kind == "depthwise_weights" else math.prod(shape[:-1])
         gain = 1.0 if linear or kind == "depthwise_weights" else 2.0
         value = rng.standard_normal(shape) * math.sqrt(gain / fan_in)
-    elif kind == "moving_variance":
+    elif kind in ("moving_variance", "gamma"):
         value = rng.uniform(0.8, 1.25, shape)
     elif kind in ("beta", "moving_mean"):
         value = rng.normal(0.0, 0.05, shape)

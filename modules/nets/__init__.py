@@ -16,15 +16,14 @@ from functools import cache
 from typing import Any
 
 from hubzoo.errors import HubzooError
-from modules.nets.base import DEFAULT_BATCH_NORM_DECAY, WEIGHT_DECAY, NetDefinition, SlimNet
-from modules.nets.layers import VariableSpec
+from modules.nets.base import NetDefinition, SlimNet
+from modules.nets.layers import ArgScope, VariableSpec
 
 _SUPPORT_MODULES = frozenset({"base", "layers"})
 """Files of this package that define no network."""
 
 __all__ = [
-    "DEFAULT_BATCH_NORM_DECAY",
-    "WEIGHT_DECAY",
+    "ArgScope",
     "NetDefinition",
     "SlimNet",
     "VariableSpec",

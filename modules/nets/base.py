@@ -9,10 +9,8 @@ import numpy as np
 import tensorflow as tf
 
 from hubzoo.errors import HubzooError
-from modules.nets.layers import Channels, ForwardPass, LayoutPass, VariableSpec
+from modules.nets.layers import ArgScope, Channels, ForwardPass, LayoutPass, VariableSpec
 
-DEFAULT_BATCH_NORM_DECAY = 0.9997
-WEIGHT_DECAY = 0.00004
 NUM_CHANNELS = 3
 
 
@@ -28,7 +26,7 @@ class NetDefinition:
 
     scope: ClassVar[str]  # TF-Slim's top variable scope, e.g. "InceptionV1"
     default_image_size: ClassVar[int]  # the image size TF-Slim trains the net at
-    regularize_biases: ClassVar[bool] = False  # whether the arg scope puts weight decay on biases
+    arg_scope: ClassVar[ArgScope] = ArgScope()  # TF-Slim's arg scope defaults for this net
 
     def base(self, ops, images):
         """The feature extractor: (last activation, EndPoints)."""
@@ -40,7 +38,7 @@ class NetDefinition:
 
     def variable_specs(self, num_classes: int | None = None) -> tuple[VariableSpec, ...]:
         """Every variable the net creates, in TF-Slim's creation order, without creating any."""
-        layout_pass = LayoutPass(self.scope, regularize_biases=self.regularize_biases)
+        layout_pass = LayoutPass(self.scope, self.arg_scope)
         features, _ = self.base(layout_pass, Channels(NUM_CHANNELS))
         if num_classes is not None:
             self.logits(layout_pass, features, num_classes)
@@ -55,7 +53,7 @@ class NetDefinition:
     @property
     def num_features(self) -> int:
         """Length of the feature vector: the depth of the feature extractor's last activation."""
-        features, _ = self.base(LayoutPass(self.scope), Channels(NUM_CHANNELS))
+        features, _ = self.base(LayoutPass(self.scope, self.arg_scope), Channels(NUM_CHANNELS))
         return features.depth
 
 
@@ -99,13 +97,17 @@ class SlimNet(tf.Module):
         scope ("Mixed_4c"), plus "Logits" and "Predictions" (softmax) with a head.
 
         training=True normalizes with batch statistics and updates the moving averages with
-        `batch_norm_momentum` (TF-Slim "decay"; None means the TF-Slim arg-scope default 0.9997).
+        `batch_norm_momentum` (TF-Slim "decay"; None means the net's arg-scope default).
         In a tf.compat.v1 graph the updates go to `tf.compat.v1.GraphKeys.UPDATE_OPS` and only
         run when fetched; eagerly or in a tf.function they are applied.
         """
-        momentum = DEFAULT_BATCH_NORM_DECAY if batch_norm_momentum is None else batch_norm_momentum
+        arg_scope = self.definition.arg_scope
+        momentum = (
+            arg_scope.batch_norm_decay if batch_norm_momentum is None else batch_norm_momentum
+        )
         ops = ForwardPass(
             self.scope,
+            arg_scope,
             self._variables,
             training=training,
             momentum=momentum,
@@ -122,9 +124,9 @@ class SlimNet(tf.Module):
             return logits, end_points
 
     def regularization_losses(self) -> list[tf.Tensor]:
-        """TF-Slim's weight decay: 0.00004 * l2_loss(w) for each variable its arg scope regularizes."""
+        """TF-Slim's weight decay: weight_decay * l2_loss(w) for each variable its arg scope regularizes."""
         return [
-            WEIGHT_DECAY * tf.nn.l2_loss(self._variables[spec.name])
+            self.definition.arg_scope.weight_decay * tf.nn.l2_loss(self._variables[spec.name])
             for spec in self._specs
             if spec.regularized
         ]

@@ -9,6 +9,7 @@ regularizes biases.
 from __future__ import annotations
 
 from modules.nets.base import EndPoints, NetDefinition
+from modules.nets.layers import ArgScope
 
 
 def _block35(ops, net, depth):
@@ -112,7 +113,7 @@ class InceptionResnetV2(NetDefinition):
 
     scope = "InceptionResnetV2"
     default_image_size = 299
-    regularize_biases = True
+    arg_scope = ArgScope(regularize_biases=True)
 
     def base(self, ops, images):
         end_points = EndPoints()

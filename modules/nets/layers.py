@@ -6,7 +6,7 @@ regularized), in TF-Slim's creation order. `ForwardPass` runs the same body on t
 variables that already exist, with `tf.nn` ops and TF-Slim's math:
 
 - conv2d: no biases when batch norm follows; biases when it does not (head, residual "up" convs).
-- batch norm: `center=True, scale=False, epsilon=0.001`, with the fused batch norm op as TF-Slim
+- batch norm: `center=True`, `scale` and `epsilon` from the net's `ArgScope`, with the fused batch norm op as TF-Slim
   uses it (which also lets Grappler fuse it into the preceding convolution on CPU). Inference
   uses the moving statistics. Training normalizes with the batch mean and (biased) batch
   variance and moves `moving = moving - (moving - batch) * (1 - momentum)` towards the batch
@@ -22,7 +22,16 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-BATCH_NORM_EPSILON = 0.001
+
+@dataclass(frozen=True)
+class ArgScope:
+    """What a TF-Slim net's arg scope (its `*_arg_scope()` defaults) sets for every layer."""
+
+    weight_decay: float = 0.00004  # L2 decay on weights: loss weight_decay * sum(w**2) / 2
+    regularize_biases: bool = False  # whether biases get the weight decay too
+    batch_norm_decay: float = 0.9997  # momentum of the moving averages when none is given
+    batch_norm_epsilon: float = 0.001  # added to the variance before normalizing
+    batch_norm_scale: bool = False  # whether batch norm learns a per-channel `gamma`
 
 
 @dataclass(frozen=True)
@@ -80,19 +89,21 @@ def _no_scope() -> Iterator[None]:
 class LayoutPass(_ScopedPass):
     """Runs a body on `Channels` and records the variables it needs."""
 
-    def __init__(self, root: str, regularize_biases: bool = False) -> None:
+    def __init__(self, root: str, arg_scope: ArgScope) -> None:
         super().__init__(root)
         self.specs: list[VariableSpec] = []
-        self._regularize_biases = regularize_biases
+        self._arg_scope = arg_scope
 
     def _add(self, layer: str, variable: str, shape: tuple[int, ...], **kwargs: bool) -> None:
         self.specs.append(VariableSpec(self._full_name(layer, variable), shape, **kwargs))
 
     def _add_biases(self, layer: str, depth: int) -> None:
-        self._add(layer, "biases", (depth,), regularized=self._regularize_biases)
+        self._add(layer, "biases", (depth,), regularized=self._arg_scope.regularize_biases)
 
     def _add_batch_norm(self, layer: str, depth: int) -> None:
         self._add(layer, "BatchNorm/beta", (depth,))
+        if self._arg_scope.batch_norm_scale:
+            self._add(layer, "BatchNorm/gamma", (depth,))
         self._add(layer, "BatchNorm/moving_mean", (depth,), trainable=False)
         self._add(layer, "BatchNorm/moving_variance", (depth,), trainable=False)
 
@@ -172,12 +183,14 @@ class ForwardPass(_ScopedPass):
     def __init__(
         self,
         root: str,
+        arg_scope: ArgScope,
         variables: Mapping[str, tf.Variable],
         training: bool,
         momentum: float | tf.Tensor,
         collect_updates: bool,
     ) -> None:
         super().__init__(root)
+        self._arg_scope = arg_scope
         self._variables = variables
         self._training = training
         self._momentum = tf.cast(momentum, tf.float32)
@@ -193,21 +206,24 @@ class ForwardPass(_ScopedPass):
         beta = self._get(layer, "BatchNorm/beta")
         moving_mean = self._get(layer, "BatchNorm/moving_mean")
         moving_variance = self._get(layer, "BatchNorm/moving_variance")
-        no_scale = tf.ones_like(beta)
+        scope = self._arg_scope
+        scale = (
+            self._get(layer, "BatchNorm/gamma") if scope.batch_norm_scale else tf.ones_like(beta)
+        )
         if not self._training:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x,
-                no_scale,
+                scale,
                 beta,
                 mean=moving_mean,
                 variance=moving_variance,
-                epsilon=BATCH_NORM_EPSILON,
+                epsilon=scope.batch_norm_epsilon,
                 is_training=False,
             )
             return y
         # Normalizes with the biased batch variance; returns the Bessel-corrected one.
         y, batch_mean, batch_variance = tf.compat.v1.nn.fused_batch_norm(
-            x, no_scale, beta, epsilon=BATCH_NORM_EPSILON, is_training=True
+            x, scale, beta, epsilon=scope.batch_norm_epsilon, is_training=True
         )
         self._move(moving_mean, batch_mean)
         self._move(moving_variance, batch_variance)

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from modules.checkpoints.reading import read_checkpoint
-from modules.nets import DEFAULT_BATCH_NORM_DECAY, create_net, net_names
+from modules.nets import create_net, net_names
 from tests.nets.helpers import ALTERNATE_SIZES, images
 
 pytestmark = pytest.mark.slow
@@ -116,7 +116,8 @@ def test_eager_training_default_momentum_is_slim_decay(synthetic_checkpoint):
 
     net(batch, training=True)
 
-    decay = DEFAULT_BATCH_NORM_DECAY
+    decay = net.definition.arg_scope.batch_norm_decay
+    assert decay == 0.9997  # TF-Slim's inception_v1 arg scope
     np.testing.assert_allclose(
         _moving(net)[0], decay * old_mean + (1 - decay) * batch_mean, rtol=1e-6, atol=1e-7
     )

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from hubzoo.errors import HubzooError
-from modules.nets import WEIGHT_DECAY, create_net, net_definition, net_layout, net_names
+from modules.nets import create_net, net_definition, net_layout, net_names
 
 HEADS = {
     "inception_v1": {
@@ -87,7 +87,9 @@ def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_
 
     losses = net.regularization_losses()
 
-    expected = sum(WEIGHT_DECAY * 0.5 * float(np.sum(values[name] ** 2)) for name in regularized)
+    weight_decay = net.definition.arg_scope.weight_decay
+    assert weight_decay == 0.00004  # TF-Slim's inception arg scopes
+    expected = sum(weight_decay * 0.5 * float(np.sum(values[name] ** 2)) for name in regularized)
     assert len(losses) == len(regularized)
     assert float(tf.add_n(losses)) == pytest.approx(expected, rel=1e-5)
 
