@@ -23,8 +23,6 @@ from pathlib import Path
 import markdown
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from hubzoo.paths import DOCS_DIR, REGISTRY_DIR, REPO_ROOT
 from hubzoo.registry import load_registry
 from hubzoo.render import PAGES_FOLDER, render_pages

@@ -2,7 +2,7 @@
 
 For each record, one synthetic TF-Slim checkpoint of its net is written, then, in the same run:
 
-- ours: `read_checkpoint` + `export_tf1_hub` / `export_saved_model2` (the export check included);
+- ours: `read_checkpoint` + the format's `export` and the export check;
 - tensorflow_hub 0.15 in the legacy venv (`hub015_exporter.py`, one process, TensorFlow's
   import not timed): `hub.create_module_spec` over the same network definition (`modules.nets`,
   which runs on TF 2.14 too) with the same signatures, regularization losses and image-size
@@ -19,19 +19,17 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from hubzoo.legacy_venv import run_legacy_python
-from hubzoo.publish import export_spec
+from devtools.legacy_venv import run_legacy_python
+from hubzoo.contract import HUB, SAVED_MODEL_2
+from hubzoo.paths import REPO_ROOT
 from hubzoo.registry import load_registry
-
-HUB, SAVED_MODEL_2 = "hub", "saved_model_2"
+from pipeline.publish import export_spec
 
 HUB015_EXPORTER = Path(__file__).with_name("hub015_exporter.py")
 
@@ -44,17 +42,18 @@ def folder_bytes(folder: Path) -> int:
 def our_export(spec, checkpoint: Path, module_format: str, out_dir: Path, rounds: int) -> float:
     """Best seconds of reading the checkpoint and exporting it (export check included)."""
     from modules.checkpoints.reading import read_checkpoint
-    from modules.export.saved_model2 import export_saved_model2
-    from modules.export.tf1_hub import export_tf1_hub
+    from modules.export import format_implementation
+    from modules.inspect import check_export
     from modules.nets import net_layout
 
-    writer = export_tf1_hub if module_format == HUB else export_saved_model2
+    writer = format_implementation(module_format).export
     best = float("inf")
     for _ in range(rounds):
         shutil.rmtree(out_dir, ignore_errors=True)
         started = time.perf_counter()
         weights = read_checkpoint(checkpoint, net_layout(spec.net, spec.num_classes)).values
         writer(spec, weights, out_dir)
+        check_export(out_dir, spec, module_format)
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -68,7 +67,7 @@ def hub015_exports(specs, checkpoints: dict[str, Path], work: Path, rounds: int)
     (work / "jobs.json").write_text(json.dumps(jobs))
     run_legacy_python(
         HUB015_EXPORTER, str(work / "jobs.json"), str(work / "hub015.json"), str(rounds),
-        timeout=3600,
+        timeout=3600, env={"PYTHONPATH": str(REPO_ROOT)},
     )  # fmt: skip
     return json.loads((work / "hub015.json").read_text())
 

@@ -1,8 +1,9 @@
 """tensorflow_hub 0.15's own TF1 Hub exporter on our networks: the baseline of export_bench.py.
 
-Runs in the legacy venv (TF 2.14 + tensorflow_hub 0.15), which `modules.nets` runs on too:
+Runs in the legacy venv (TF 2.14 + tensorflow_hub 0.15), which `modules.nets` runs on too, with
+the repository on the path:
 
-    .venv-legacy/bin/python benchmarks/hub015_exporter.py JOBS.json RESULTS.json ROUNDS
+    PYTHONPATH=. .venv-legacy/bin/python benchmarks/hub015_exporter.py JOBS.json RESULTS.json ROUNDS
 
 Each job (handle, net, num_classes, image_size, variable_size, signatures, momentum, checkpoint,
 out) is exported with `hub.create_module_spec` (tag sets {} and {"train"}, the same signatures,
@@ -16,8 +17,6 @@ import shutil
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tensorflow as tf
 import tensorflow_hub as hub

@@ -6,18 +6,15 @@ Publishes go to a temporary store with --dry-run semantics off but no site rebui
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from hubzoo.progress import Progress
-from hubzoo.publish import PublishOptions, export, publish, synthetic_checkpoint
 from hubzoo.registry import load_registry
+from pipeline.publish import PublishOptions, export, publish, synthetic_checkpoint
 
 SEEDS = (
     "google/imagenet/inception_v1/feature_vector/1",

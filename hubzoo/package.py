@@ -8,17 +8,15 @@ header, so the same files always give the same sha256.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import re
 import shutil
 import tarfile
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from pathlib import Path
 
 from hubzoo.errors import HubzooError
+from hubzoo.files import HashingWriter, checked_member_name, staged_file
 
 ALLOWED_MODULE_FILES = (
     "saved_model.pb",
@@ -62,27 +60,18 @@ def package_module(module_dir: Path, out_file: Path) -> PackagedArtifact:
     module_dir = Path(module_dir)
     out_file = Path(out_file)
     dirs, files = _module_members(module_dir)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
-    tmp_path = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            hashing = _HashingWriter(raw)
-            with (
-                gzip.GzipFile(
-                    filename="", mode="wb", fileobj=hashing, compresslevel=_GZIP_LEVEL, mtime=_MTIME
-                ) as gz,
-                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-            ):
-                for name in sorted(dirs + files):
-                    _add_member(tar, module_dir, name, is_dir=name in dirs)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, out_file)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with staged_file(out_file, suffix=".tmp") as staging, open(staging, "wb") as raw:
+        hashing = HashingWriter(raw)
+        with (
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=hashing, compresslevel=_GZIP_LEVEL, mtime=_MTIME
+            ) as gz,
+            tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for name in sorted(dirs + files):
+                _add_member(tar, module_dir, name, is_dir=name in dirs)
+        raw.flush()
+        os.fsync(raw.fileno())
     return PackagedArtifact(path=out_file, sha256=hashing.sha256.hexdigest(), bytes=hashing.size)
 
 
@@ -112,6 +101,7 @@ def unpack_artifact(archive: Path, dest: Path) -> Path:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 source = tar.extractfile(member)
+                assert source is not None, "a regular member always has a file object"
                 with source, open(target, "xb") as out:
                     shutil.copyfileobj(source, out, _CHUNK)
     except (tarfile.TarError, EOFError, OSError) as error:
@@ -168,35 +158,13 @@ def _add_member(tar: tarfile.TarFile, module_dir: Path, name: str, is_dir: bool)
 
 
 def _checked_member_name(member: tarfile.TarInfo, archive: Path) -> str:
-    """The member's normalised name ("" for the top folder), or HubzooError if it is unsafe."""
-    raw = member.name
-    parts = PurePosixPath(raw).parts
-    if raw.startswith("/") or "\\" in raw or "\x00" in raw or ".." in parts:
-        raise HubzooError(f"{archive}: unsafe member name {raw!r}")
-    name = "/".join(part for part in parts if part != ".")
+    """The member's normalised name ("" for the top folder); HubzooError if it is unsafe
+    (`hubzoo.files.checked_member_name`) or no file a module may hold."""
+    name = checked_member_name(member, f"archive {archive}")
     if member.isdir():
-        allowed = not name or _ALLOWED_DIR.fullmatch(name)
-    elif member.isreg():
-        allowed = _ALLOWED_FILE.fullmatch(name)
+        allowed = not name or _ALLOWED_DIR.fullmatch(name) is not None
     else:
-        raise HubzooError(f"{archive}: member {raw!r} is a link or special file")
+        allowed = _ALLOWED_FILE.fullmatch(name) is not None
     if not allowed:
-        raise HubzooError(f"{archive}: member {raw!r} is not a module file")
+        raise HubzooError(f"{archive}: member {member.name!r} is not a module file")
     return name
-
-
-class _HashingWriter:
-    """A write-only file object that hashes and counts what passes through to `raw`."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()

@@ -1,5 +1,6 @@
-"""Where things live in the repository."""
+"""Where things live in the repository, and how paths are shown to people."""
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -9,3 +10,9 @@ DOCS_DIR = REPO_ROOT / "docs"
 SITE_DIR = REPO_ROOT / "site"
 DEFAULT_STORE_DIR = REPO_ROOT / "store"
 CACHE_DIR = REPO_ROOT / ".cache"
+
+
+def display_path(path: Path, base: Path) -> str:
+    """`path` relative to `base` when it lies inside it (as messages show it), else as given."""
+    relative = os.path.relpath(os.path.abspath(path), base)
+    return str(path) if relative.startswith("..") else relative

@@ -20,21 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from hubzoo.units import format_bytes
+
 TTY_REDRAW_INTERVAL_S = 0.1
 LOG_INTERVAL_UNKNOWN_TOTAL_S = 10.0
 LOG_FRACTIONS = (0.25, 0.5, 0.75)
 BAR_WIDTH = 30
 CLEAR_TO_END = "\x1b[K"
-
-
-def format_bytes(count: float) -> str:
-    """`count` bytes in a human unit: 512 B, 3.2 KB, 27.0 MB, 1.1 GB (powers of 1024)."""
-    value = float(count)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024:
-            return f"{value:.0f} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 class ProgressBar:

@@ -7,16 +7,27 @@ export, the export check and the smoke test all take their facts from it.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from hubzoo.contract import CLASSIFICATION, FEATURE_VECTOR, FORMATS, TASKS, ModuleFormat, Task
+from hubzoo.schema import load_schema
 from hubzoo.yamlnodes import Node, to_python
 
-FEATURE_VECTOR = "image-feature-vector"
-CLASSIFICATION = "image-classification"
 DEFAULT_MODULE_URL = "https://tfhub.dev/{handle}"
-BN_HPARAMS_SUFFIX = "_with_bn_hparams"
-"""Ends the name of a signature that takes a `batch_norm_momentum` input."""
+
+
+@cache
+def _handle_pattern() -> re.Pattern[str]:
+    """A handle's form: the record schema's pattern, the one definition of it."""
+    return re.compile(load_schema()["properties"]["handle"]["pattern"])
+
+
+def is_handle(text: str) -> bool:
+    """Whether `text` is a well-formed module handle: publisher/name.../version (1, 2, ...)."""
+    return isinstance(text, str) and _handle_pattern().fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -75,12 +86,24 @@ class Record:
     @property
     def num_outputs(self) -> int:
         """Length of the `default` output: num_features or num_classes."""
-        return self.num_features if self.task == FEATURE_VECTOR else self.num_classes
+        width = self.num_features if self.task == FEATURE_VECTOR else self.num_classes
+        assert width is not None, "validation guarantees the task's output width"
+        return width
 
     @property
     def is_classification(self) -> bool:
         """True for image-classification modules."""
         return self.task == CLASSIFICATION
+
+    @property
+    def task_contract(self) -> Task:
+        """What the module's task computes, and its signature names."""
+        return TASKS[self.task]
+
+    @property
+    def module_format(self) -> ModuleFormat:
+        """How modules of the record's format are built, checked and loaded."""
+        return FORMATS[self.format]
 
 
 def record_from_node(node: Node, raw: bytes) -> Record:

@@ -47,4 +47,5 @@ def load_registry(registry_dir: Path = REGISTRY_DIR) -> Registry:
         more = len(result.problems) - MAX_PROBLEMS_SHOWN
         tail = f"\n... and {more} more (run scripts/validate.py)" if more > 0 else ""
         raise HubzooError(f"the registry has problems:\n{shown}{tail}")
+    assert result.shared is not None, "validate always loads the shared data"
     return Registry(records={r.handle: r for r in result.records}, shared=result.shared)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from hubzoo.contract import FEATURE_VECTOR, TASKS
 from hubzoo.paths import TEMPLATES_DIR
 from hubzoo.record import DEFAULT_MODULE_URL, Record
 from hubzoo.registry import Registry
@@ -70,6 +71,7 @@ def template_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environm
     )
     environment.filters["bullet"] = bullet
     environment.filters["thousands"] = thousands
+    environment.globals["feature_vector_signature"] = TASKS[FEATURE_VECTOR].signature
     return environment
 
 

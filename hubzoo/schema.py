@@ -48,7 +48,8 @@ Finding = tuple[int, int, str]
 @cache
 def load_schema(path: Path = RECORD_SCHEMA_PATH) -> dict[str, Any]:
     """The parsed schema file."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 def check(node: Node, schema: dict[str, Any], where: str = "") -> Iterator[Finding]:
@@ -81,7 +82,9 @@ def _has_type(node: Node, expected: str) -> bool:
     return expected == "null" and node.tag == NULL
 
 
-def _check_properties(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+def _check_properties(
+    node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     seen: set[str] = set()
     known = list(rule)
     extra = schema.get("additionalProperties", True)
@@ -106,31 +109,41 @@ def _unknown_key_message(path: str, key: str, known: list[str]) -> str:
     return f"unknown key '{path}'{hint}"
 
 
-def _check_required(node: Node, rule: list, schema: dict, where: str) -> Iterator[Finding]:
+def _check_required(
+    node: Node, rule: list[Any], schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     present = {str(key.value) for key, _ in node.value}
     for key in rule:
         if key not in present:
             yield _at(node, f"missing required key '{where + '.' if where else ''}{key}'")
 
 
-def _check_additional(node: Node, rule: Any, schema: dict, where: str) -> Iterator[Finding]:
+def _check_additional(
+    node: Node, rule: Any, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if "properties" in schema or not isinstance(rule, dict):
         return
     yield from _check_properties(node, {}, schema, where)
 
 
-def _check_property_names(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+def _check_property_names(
+    node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     for key_node, _ in node.value:
         for line, col, message in check(key_node, rule, where):
             yield line, col, f"{message} (a key of '{where}')"
 
 
-def _check_min_properties(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+def _check_min_properties(
+    node: Node, rule: int, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if len(node.value) < rule:
         yield _at(node, f"{_label(where)}expected at least {rule} entries")
 
 
-def _check_enum(node: Node, rule: list, schema: dict, where: str) -> Iterator[Finding]:
+def _check_enum(
+    node: Node, rule: list[Any], schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     value = to_python(node)
     if value not in rule:
         close = difflib.get_close_matches(str(value), [str(v) for v in rule], n=1, cutoff=0.6)
@@ -139,38 +152,50 @@ def _check_enum(node: Node, rule: list, schema: dict, where: str) -> Iterator[Fi
         yield _at(node, f"{_label(where)}{value!r} is not one of: {options}{hint}")
 
 
-def _check_pattern(node: Node, rule: str, schema: dict, where: str) -> Iterator[Finding]:
+def _check_pattern(node: Node, rule: str, schema: dict[str, Any], where: str) -> Iterator[Finding]:
     if not _compiled(rule).search(str(node.value)):
         meaning = schema.get("description", f"a string matching {rule}")
         yield _at(node, f"{_label(where)}{node.value!r} is not valid: expected {meaning}")
 
 
-def _check_min_length(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+def _check_min_length(
+    node: Node, rule: int, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if len(str(node.value)) < rule:
         yield _at(node, f"{_label(where)}must not be empty")
 
 
-def _check_minimum(node: Node, rule: float, schema: dict, where: str) -> Iterator[Finding]:
+def _check_minimum(
+    node: Node, rule: float, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if to_python(node) < rule:
         yield _at(node, f"{_label(where)}must be at least {rule}, found {node.value}")
 
 
-def _check_maximum(node: Node, rule: float, schema: dict, where: str) -> Iterator[Finding]:
+def _check_maximum(
+    node: Node, rule: float, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if to_python(node) > rule:
         yield _at(node, f"{_label(where)}must be at most {rule}, found {node.value}")
 
 
-def _check_items(node: Node, rule: dict, schema: dict, where: str) -> Iterator[Finding]:
+def _check_items(
+    node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     for index, item in enumerate(node.value):
         yield from check(item, rule, f"{where}[{index}]")
 
 
-def _check_min_items(node: Node, rule: int, schema: dict, where: str) -> Iterator[Finding]:
+def _check_min_items(
+    node: Node, rule: int, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     if len(node.value) < rule:
         yield _at(node, f"{_label(where)}expected at least {rule} item(s)")
 
 
-def _check_unique_items(node: Node, rule: bool, schema: dict, where: str) -> Iterator[Finding]:
+def _check_unique_items(
+    node: Node, rule: bool, schema: dict[str, Any], where: str
+) -> Iterator[Finding]:
     seen: set[str] = set()
     for item in node.value:
         text = repr(to_python(item))
@@ -179,7 +204,7 @@ def _check_unique_items(node: Node, rule: bool, schema: dict, where: str) -> Ite
         seen.add(text)
 
 
-_CHECKERS: dict[str, Callable[[Node, Any, dict, str], Iterator[Finding]]] = {
+_CHECKERS: dict[str, Callable[[Node, Any, dict[str, Any], str], Iterator[Finding]]] = {
     "properties": _check_properties,
     "required": _check_required,
     "additionalProperties": _check_additional,

@@ -21,8 +21,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from hubzoo.errors import HubzooError
+from hubzoo.record import is_handle
 from hubzoo.render import PAGES_FOLDER as SITE_PAGES_FOLDER
-from hubzoo.store import ARCHIVE_SUFFIX, Store, is_handle
+from hubzoo.store import ARCHIVE_SUFFIX, Store
 
 LOOPBACK = "127.0.0.1"
 ARCHIVE_CONTENT_TYPE = "application/gzip"
@@ -100,8 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.store.open_archive(handle) as archive:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", ARCHIVE_CONTENT_TYPE)
-            self.send_header("Content-Length", str(manifest["bytes"]))
-            self.send_header("ETag", f'"{manifest["sha256"]}"')
+            self.send_header("Content-Length", str(manifest.bytes))
+            self.send_header("ETag", f'"{manifest.sha256}"')
             filename = handle.replace("/", "_") + ARCHIVE_SUFFIX
             self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
             self.end_headers()

@@ -10,10 +10,12 @@ registry/papers.yaml         papers by id, as the pages cite them
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubzoo.paths import display_path
 from hubzoo.schema import check
 from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes, to_python
 
@@ -149,7 +151,7 @@ def load_shared(registry_dir: Path, base: Path) -> tuple[SharedData, list[Proble
     problems: list[Problem] = []
 
     def read(path: Path, policy: dict[str, Any]) -> Any:
-        display = _display(path, base)
+        display = display_path(path, base)
         try:
             node, _ = load_nodes(path, display)
         except YamlRejected as rejected:
@@ -184,8 +186,14 @@ def load_shared(registry_dir: Path, base: Path) -> tuple[SharedData, list[Proble
     return shared, problems
 
 
-def _by_id(folder: Path, policy: dict, read, problems: list[Problem], base: Path) -> dict:
-    found = {}
+def _by_id(
+    folder: Path,
+    policy: dict[str, Any],
+    read: Callable[[Path, dict[str, Any]], Any],
+    problems: list[Problem],
+    base: Path,
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     for path in sorted(folder.glob("*.yaml")):
         data = read(path, policy)
         if data is None:
@@ -193,7 +201,7 @@ def _by_id(folder: Path, policy: dict, read, problems: list[Problem], base: Path
         if data["id"] != path.stem:
             problems.append(
                 Problem(
-                    _display(path, base),
+                    display_path(path, base),
                     1,
                     1,
                     f"id '{data['id']}' must equal the file name '{path.stem}'",
@@ -210,14 +218,14 @@ def _cross_check(shared: SharedData, registry_dir: Path, base: Path) -> list[Pro
         if not CITATION.match(paper.citation):
             problems.append(
                 Problem(
-                    _display(registry_dir / PAPERS_FILE, base),
+                    display_path(registry_dir / PAPERS_FILE, base),
                     1,
                     1,
                     f"paper '{paper.id}': citation must read 'AUTHORS: [TITLE](URL), YEAR.'",
                 )
             )
     for arch in shared.architectures.values():
-        display = _display(registry_dir / "architectures" / f"{arch.id}.yaml", base)
+        display = display_path(registry_dir / "architectures" / f"{arch.id}.yaml", base)
         if arch.network_architecture not in shared.vocabularies["network_architecture"]:
             message = (
                 f"network_architecture '{arch.network_architecture}' is not in "
@@ -237,10 +245,3 @@ def _cross_check(shared: SharedData, registry_dir: Path, base: Path) -> list[Pro
                 )
             )
     return problems
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)

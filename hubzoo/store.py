@@ -18,10 +18,8 @@ publish; any other lock stays until its publish ends or someone calls `Store.bre
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
 import socket
 import uuid
 from dataclasses import dataclass
@@ -33,29 +31,15 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from hubzoo.errors import HubzooError
+from hubzoo.files import sha256_of_file, sha256_of_stream
+from hubzoo.manifest import BuildFacts, Manifest
 from hubzoo.paths import DEFAULT_STORE_DIR
-from hubzoo.schema import load_schema
+from hubzoo.record import is_handle
 
 ARCHIVE_SUFFIX = ".tar.gz"
 MANIFEST_SUFFIX = ".json"
 LOCK_SUFFIX = ".lock"
 PARTIAL_MARK = ".partial-"
-MODULE_FORMATS = tuple(load_schema()["properties"]["format"]["enum"])
-"""The formats a published module may have: those a record may state."""
-CALLER_MANIFEST_KEYS = (
-    "checkpoint_sha256",
-    "format",
-    "hubzoo_version",
-    "record_digest",
-    "smoke",
-    "tensorflow_version",
-)
-"""Keys the publisher supplies; `put` adds handle, sha256, bytes and published_at."""
-
-_HANDLE = re.compile(load_schema()["properties"]["handle"]["pattern"])
-"""A handle as records state it: the record schema's pattern, the one definition of its form."""
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -67,11 +51,6 @@ class PutResult:
     bytes: int
     url: str
     created: bool
-
-
-def is_handle(text: str) -> bool:
-    """Whether `text` is a well-formed module handle: publisher/name.../version (1, 2, ...)."""
-    return _HANDLE.fullmatch(text) is not None
 
 
 def validate_handle(handle: str) -> str:
@@ -119,9 +98,10 @@ class Store:
 
     def archive_url(self, handle: str) -> str:
         """The fsspec URL of the handle's archive (it exists once the version is published)."""
-        return self._fs.unstrip_protocol(self._key(validate_handle(handle), ARCHIVE_SUFFIX))
+        url: str = self._fs.unstrip_protocol(self._key(validate_handle(handle), ARCHIVE_SUFFIX))
+        return url
 
-    def get_manifest(self, handle: str) -> dict | None:
+    def get_manifest(self, handle: str) -> Manifest | None:
         """The manifest of a completely published version, or None."""
         key = self._key(validate_handle(handle), MANIFEST_SUFFIX)
         self._fs.invalidate_cache()
@@ -129,15 +109,16 @@ class Store:
             data = self._fs.cat_file(key)
         except FileNotFoundError:
             return None
-        return _parse_manifest(data, self._fs.unstrip_protocol(key))
+        return Manifest.loads(data, self._fs.unstrip_protocol(key))
 
     def open_archive(self, handle: str) -> BinaryIO:
         """A binary file object reading the archive of a published version."""
         if self.get_manifest(handle) is None:
             raise HubzooError(f"no published module {handle} in store {self.url}")
-        return self._fs.open(self._key(handle, ARCHIVE_SUFFIX), "rb")
+        archive: BinaryIO = self._fs.open(self._key(handle, ARCHIVE_SUFFIX), "rb")
+        return archive
 
-    def list_manifests(self) -> list[dict]:
+    def list_manifests(self) -> list[Manifest]:
         """The manifests of every completely published version, sorted by handle."""
         self._fs.invalidate_cache()
         keys_by_handle = {}
@@ -148,19 +129,19 @@ class Store:
                 keys_by_handle[handle] = path
         keys = [keys_by_handle[handle] for handle in sorted(keys_by_handle)]
         contents = self._fs.cat(keys) if keys else {}
-        return [_parse_manifest(contents[key], self._fs.unstrip_protocol(key)) for key in keys]
+        return [Manifest.loads(contents[key], self._fs.unstrip_protocol(key)) for key in keys]
 
-    def put(self, handle: str, archive: Path, manifest: dict) -> PutResult:
-        """Publish `archive` as version `handle` with `manifest`; see the module docstring.
+    def put(self, handle: str, archive: Path, build: BuildFacts) -> PutResult:
+        """Publish `archive` as version `handle` built as `build` says; see the module docstring.
 
         Returns created=False when the version exists with the same bytes. Raises HubzooError
         when it exists with other bytes, when another publish of it holds the lock, or when
-        the manifest fields are missing or wrong.
+        a build fact has the wrong form.
         """
         validate_handle(handle)
+        build.check(f"manifest for {handle}")
         archive = Path(archive)
         sha256, size = _file_digest(archive)
-        final_manifest = _completed_manifest(handle, manifest, sha256, size)
         try:
             existing = self.get_manifest(handle)
             if existing is not None:
@@ -172,8 +153,8 @@ class Store:
                     return self._existing_result(handle, existing, sha256)
                 self._remove_leftovers(handle)
                 self._upload_verified(handle, archive, sha256, size, token)
-                final_manifest["published_at"] = _utc_now()
-                self._write_manifest(handle, final_manifest, token)
+                manifest = Manifest(handle, sha256, size, _utc_now(), build)
+                self._write_manifest(handle, manifest, token)
             finally:
                 self._release_lock(handle, token)
         except OSError as error:
@@ -195,13 +176,13 @@ class Store:
     def _key(self, handle: str, suffix: str) -> str:
         return f"{self._root}/{handle}{suffix}"
 
-    def _existing_result(self, handle: str, existing: dict, sha256: str) -> PutResult:
-        if existing.get("sha256") != sha256:
+    def _existing_result(self, handle: str, existing: Manifest, sha256: str) -> PutResult:
+        if existing.sha256 != sha256:
             raise HubzooError(
-                f"{handle}: version exists with sha256 {existing.get('sha256')}; "
+                f"{handle}: version exists with sha256 {existing.sha256}; "
                 "versions are immutable; publish a new version"
             )
-        return PutResult(handle, sha256, existing["bytes"], self.archive_url(handle), created=False)
+        return PutResult(handle, sha256, existing.bytes, self.archive_url(handle), created=False)
 
     def _acquire_lock(self, handle: str) -> str:
         key = self._key(handle, LOCK_SUFFIX)
@@ -228,7 +209,7 @@ class Store:
                 ) from None
         raise HubzooError(f"cannot publish {handle}: its lock keeps changing hands; retry")
 
-    def _read_lock(self, key: str) -> dict | None:
+    def _read_lock(self, key: str) -> dict[str, Any] | None:
         """The lock's holder, None if the lock is gone, {} if it is unreadable."""
         self._fs.invalidate_cache()
         try:
@@ -268,7 +249,7 @@ class Store:
         temp_key = final_key + PARTIAL_MARK + token
         self._fs.put_file(str(archive), temp_key)
         with self._fs.open(temp_key, "rb") as uploaded:
-            stored_sha256, stored_size = _stream_digest(uploaded)
+            stored_sha256, stored_size = sha256_of_stream(uploaded)
         if (stored_sha256, stored_size) != (sha256, size):
             self._fs.rm_file(temp_key)
             raise HubzooError(
@@ -280,77 +261,21 @@ class Store:
         if self._fs.size(final_key) != size:
             raise HubzooError(f"store {self.url}: {handle} changed size while moving into place")
 
-    def _write_manifest(self, handle: str, manifest: dict, token: str) -> None:
+    def _write_manifest(self, handle: str, manifest: Manifest, token: str) -> None:
         final_key = self._key(handle, MANIFEST_SUFFIX)
         temp_key = final_key + PARTIAL_MARK + token
-        data = (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode()
-        self._fs.pipe_file(temp_key, data)
+        self._fs.pipe_file(temp_key, manifest.dumps())
         self._fs.mv(temp_key, final_key)
-
-
-def _completed_manifest(handle: str, manifest: dict, sha256: str, size: int) -> dict:
-    """The caller's manifest checked and completed with handle, sha256 and bytes."""
-    missing = [key for key in CALLER_MANIFEST_KEYS if key not in manifest]
-    if missing:
-        raise HubzooError(f"manifest for {handle} lacks {', '.join(missing)}")
-    if manifest["format"] not in MODULE_FORMATS:
-        raise HubzooError(
-            f"manifest for {handle}: format {manifest['format']!r} is not one of "
-            f"{', '.join(MODULE_FORMATS)}"
-        )
-    checkpoint = manifest["checkpoint_sha256"]
-    if checkpoint != "synthetic" and not (
-        isinstance(checkpoint, str) and _SHA256.fullmatch(checkpoint)
-    ):
-        raise HubzooError(
-            f"manifest for {handle}: checkpoint_sha256 must be a sha256 hex digest or "
-            f"'synthetic', not {checkpoint!r}"
-        )
-    if not isinstance(manifest["smoke"], dict):
-        raise HubzooError(f"manifest for {handle}: smoke must be a mapping (the smoke report)")
-    derived = {"handle": handle, "sha256": sha256, "bytes": size}
-    for key, value in derived.items():
-        if key in manifest and manifest[key] != value:
-            raise HubzooError(
-                f"manifest for {handle}: {key} is {manifest[key]!r} but the archive gives {value!r}"
-            )
-    completed = {**manifest, **derived}
-    completed.pop("published_at", None)
-    try:
-        json.dumps(completed)
-    except (TypeError, ValueError) as error:
-        raise HubzooError(f"manifest for {handle} is not JSON-serialisable: {error}") from error
-    return completed
-
-
-def _parse_manifest(data: bytes, where: str) -> dict:
-    try:
-        manifest = json.loads(data)
-    except ValueError as error:
-        raise HubzooError(f"manifest {where} is not valid JSON: {error}") from error
-    if not isinstance(manifest, dict):
-        raise HubzooError(f"manifest {where} is not a JSON object")
-    return manifest
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
     try:
-        with open(path, "rb") as file:
-            return _stream_digest(file)
+        return sha256_of_file(path)
     except FileNotFoundError as error:
         raise HubzooError(f"archive {path} does not exist") from error
 
 
-def _stream_digest(file: BinaryIO) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := file.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _holder_is_dead(holder: dict) -> bool:
+def _holder_is_dead(holder: dict[str, Any]) -> bool:
     """True only when the holder ran on this host and its process no longer exists."""
     pid = holder.get("pid")
     if holder.get("host") != socket.gethostname() or not isinstance(pid, int):
@@ -364,7 +289,7 @@ def _holder_is_dead(holder: dict) -> bool:
     return False
 
 
-def _describe_holder(holder: dict) -> str:
+def _describe_holder(holder: dict[str, Any]) -> str:
     if not holder:
         return "holder unknown"
     return f"held by pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}"

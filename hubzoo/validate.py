@@ -6,31 +6,25 @@ YAML node at fault. Nothing here imports TensorFlow: this runs on every change.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from hubzoo.record import (
-    BN_HPARAMS_SUFFIX,
-    CLASSIFICATION,
-    FEATURE_VECTOR,
-    Record,
-    record_from_node,
-)
-from hubzoo.schema import check, load_schema
-from hubzoo.shared import PAPERS_FILE, SHARED_FOLDERS, SharedData, load_shared
-from hubzoo.yamlnodes import MappingNode, Node, Problem, YamlRejected, load_nodes, position
+from hubzoo.contract import ALL_SIGNATURES, BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FORMATS, TASKS
+from hubzoo.paths import display_path
+from hubzoo.record import Record, record_from_node
+from hubzoo.schema import Finding, check, load_schema
+from hubzoo.shared import PAPERS_FILE, SHARED_FOLDERS, Architecture, SharedData, load_shared
+from hubzoo.yamlnodes import Node, Problem, YamlRejected, load_nodes, position
 
 RECORD_SUFFIXES = (".yaml", ".yml")
-SIGNATURES_BY_TASK = {
-    FEATURE_VECTOR: ("image_feature_vector", "image_feature_vector_with_bn_hparams"),
-    CLASSIFICATION: ("image_classification", "image_classification_with_bn_hparams"),
-}
-OUTPUT_KEY_BY_TASK = {FEATURE_VECTOR: "num_features", CLASSIFICATION: "num_classes"}
 VOCABULARY_OF_KEY = {"dataset": "dataset", "task": "task", "license": "license", "format": "format"}
 
 
@@ -46,7 +40,7 @@ class ValidationResult:
 
 def find_record_files(registry_dir: Path) -> list[Path]:
     """Every record file under the registry (shared-data folders excluded), sorted."""
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(registry_dir):
         if Path(root) == registry_dir:
             dirs[:] = [d for d in dirs if d not in SHARED_FOLDERS]
@@ -124,7 +118,7 @@ def _check_chunk(
 ) -> list[Checked]:
     checked = []
     for path in files:
-        display = _display(path, base)
+        display = display_path(path, base)
         checked.append(
             (display, *check_record_file(path, display, registry_dir, shared, build_records))
         )
@@ -139,7 +133,7 @@ def check_record_file(
         node, raw = load_nodes(path, display)
     except YamlRejected as rejected:
         return None, None, [rejected.problem]
-    findings = list(check(node, load_schema()))
+    findings = list(check(node, record_policy()))
     if not findings:
         findings = list(_code_rules(node, path, registry_dir, shared))
     if findings:
@@ -148,8 +142,20 @@ def check_record_file(
     return handle, record_from_node(node, raw) if build_record else None, []
 
 
+@cache
+def record_policy() -> dict[str, Any]:
+    """The record schema with the module contract's names filled in: the tasks, formats and
+    signature names a record may state come from `hubzoo.contract`, their one definition."""
+    policy = copy.deepcopy(load_schema())
+    properties = policy["properties"]
+    properties["task"]["enum"] = list(TASKS)
+    properties["format"]["enum"] = list(FORMATS)
+    properties["signatures"]["items"]["enum"] = list(ALL_SIGNATURES)
+    return policy
+
+
 def _code_rules(
-    node: MappingNode, path: Path, registry_dir: Path, shared: SharedData
+    node: Node, path: Path, registry_dir: Path, shared: SharedData
 ) -> Iterator[tuple[int, int, str]]:
     """The rules the schema cannot say; runs on documents the schema accepted."""
     fields: dict[str, Node] = {str(key.value): value for key, value in node.value}
@@ -209,7 +215,9 @@ def _code_rules(
             yield at("counterpart", f"counterpart '{counterpart}' has no record in the registry")
 
 
-def _input_size_rules(size: MappingNode, architecture) -> Iterator[tuple[int, int, str]]:
+def _input_size_rules(
+    size: Node, architecture: Architecture | None
+) -> Iterator[tuple[int, int, str]]:
     if architecture is None:
         return
     for key in ("height", "width"):
@@ -228,20 +236,20 @@ def _input_size_rules(size: MappingNode, architecture) -> Iterator[tuple[int, in
 
 
 def _task_rules(
-    fields: dict[str, Node], text: dict[str, str], at
-) -> Iterator[tuple[int, int, str]]:
+    fields: dict[str, Node], text: dict[str, str], at: Callable[[str, str], Finding]
+) -> Iterator[Finding]:
     task = text["task"]
-    own_key = OUTPUT_KEY_BY_TASK[task]
-    for key in OUTPUT_KEY_BY_TASK.values():
+    own_key = TASKS[task].width_field
+    for key in (other.width_field for other in TASKS.values()):
         if key == own_key and key not in fields:
             yield at("task", f"task {task} needs {key}")
         elif key != own_key and key in fields:
             yield at(key, f"{key} does not apply to task {task}; use {own_key}")
 
     signatures = [str(item.value) for item in fields["signatures"].value]
-    if "default" not in signatures:
-        yield at("signatures", "signatures must include 'default'")
-    allowed = ("default", *SIGNATURES_BY_TASK[task])
+    if DEFAULT_SIGNATURE not in signatures:
+        yield at("signatures", f"signatures must include '{DEFAULT_SIGNATURE}'")
+    allowed = TASKS[task].signatures
     for item in fields["signatures"].value:
         if item.value not in allowed:
             line, col = position(item)
@@ -255,7 +263,7 @@ def _task_rules(
         yield at("fine_tunable", "batch norm hparams only make sense for a fine-tunable module")
 
 
-def _changelog_rules(changelog: MappingNode, handle: str) -> Iterator[tuple[int, int, str]]:
+def _changelog_rules(changelog: Node, handle: str) -> Iterator[tuple[int, int, str]]:
     version = int(handle.rsplit("/", 1)[1])
     versions = []
     for key, _ in changelog.value:
@@ -276,10 +284,11 @@ def _changelog_rules(changelog: MappingNode, handle: str) -> Iterator[tuple[int,
         yield line, col, "changelog versions must be in increasing order"
 
 
-def _child(mapping: MappingNode, key: str) -> Node:
+def _child(mapping: Node, key: str) -> Node:
     for key_node, value in mapping.value:
         if key_node.value == key:
-            return value
+            child: Node = value
+            return child
     raise KeyError(key)
 
 
@@ -290,12 +299,7 @@ def _handle_of_path(path: Path, registry_dir: Path) -> str | None:
     return Path(relative).with_suffix("").as_posix()
 
 
-def _unknown(kind: str, value: str, known: dict, folder: str) -> str:
+def _unknown(kind: str, value: str, known: Mapping[str, object], folder: str) -> str:
     close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"{kind} '{value}' has no file in registry/{folder}{hint}"
-
-
-def _display(path: Path, base: Path) -> str:
-    relative = os.path.relpath(os.path.abspath(path), base)
-    return str(path) if relative.startswith("..") else relative

@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 import yaml.constructor
 
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - libyaml is in the pinned wheel
-    from yaml import SafeLoader as _Loader
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+"""libyaml's loader (in the pinned wheel); the pure-Python one where libyaml is missing."""
 
 MAX_FILE_BYTES = 256 * 1024
 
@@ -119,11 +119,12 @@ def _refuse_anchors(text: str, display: str) -> None:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
                 raise YamlRejected(
                     Problem(
                         display,
-                        mark.line + 1,
-                        mark.column + 1,
+                        line,
+                        col,
                         "YAML anchors and aliases are not allowed in the registry",
                     )
                 )

@@ -16,18 +16,14 @@ from tensorflow.core.framework import variable_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from tensorflow.python.saved_model import nested_structure_coder
 
+from hubzoo.contract import DEFAULT_OUTPUT, HUB, IMAGES_INPUT, MOMENTUM_INPUT, SAVED_MODEL_2
 from hubzoo.errors import HubzooError
-from modules.export import hub_protos
-from modules.export.spec import DEFAULT_OUTPUT, IMAGES_INPUT, MOMENTUM_INPUT, ExportSpec
-from modules.export.staging import PROVENANCE_ASSET
+from modules.export import format_implementation, hub_protos
+from modules.export.provenance import PROVENANCE_ASSET
+from modules.export.spec import ExportSpec
 
-HUB_FORMAT = "hub"
-SAVED_MODEL_2_FORMAT = "saved_model_2"
-SAVED_MODEL_FORMAT = "saved_model"
-
-TRAINING_INPUT = "training"
-TF1_TAG_SETS = ((), ("train",))
-SM2_ATTRIBUTES = ("variables", "trainable_variables", "regularization_losses")
+TF1_SAVED_MODEL = "saved_model"
+"""What `describe_module` calls a plain TF1 SavedModel (neither format a record may state)."""
 MAX_BYTES_PER_VALUE = 4 * 1.01
 """Float32 values stored once, plus at most 1% of checkpoint overhead."""
 
@@ -103,8 +99,10 @@ class ModuleDescription:
                 return variant.image_size
         if self.call is not None:
             shape = self.call.inputs[0].shape
-            if shape is not None and len(shape) == 4 and None not in shape[1:3]:
-                return shape[1], shape[2]
+            if shape is not None and len(shape) == 4:
+                height, width = shape[1], shape[2]
+                if height is not None and width is not None:
+                    return height, width
         return None
 
     def variant(self, tags: Iterable[str]) -> GraphVariant | None:
@@ -125,8 +123,9 @@ def describe_module(path: Path) -> ModuleDescription:
     except Exception as error:
         raise HubzooError(f"{saved_model_path}: unreadable SavedModel ({error})") from None
     module_format = _format_of(path, saved_model)
-    call, attributes = None, ()
-    if module_format == SAVED_MODEL_2_FORMAT:
+    call: CallDescription | None = None
+    attributes: tuple[str, ...] = ()
+    if module_format == SAVED_MODEL_2:
         call, attributes = _describe_root_object(saved_model.meta_graphs[0])
     names, num_values = _read_checkpoint_index(path / "variables" / "variables")
     return ModuleDescription(
@@ -164,7 +163,7 @@ def format_description(desc: ModuleDescription) -> str:
         lines.extend(f"  output {_format_tensor(tensor)}" for tensor in desc.call.outputs)
         lines.append("attributes: " + ", ".join(desc.attributes))
     for variant in desc.variants:
-        lines.append(f"graph variant {_format_tags(variant.tags)}:")
+        lines.append(f"graph variant {format_tags(variant.tags)}:")
         if variant.collection_sizes:
             sizes = ", ".join(f"{key}={count}" for key, count in variant.collection_sizes)
             lines.append(f"  collections: {sizes}")
@@ -178,19 +177,16 @@ def format_description(desc: ModuleDescription) -> str:
 def diff_against(
     desc: ModuleDescription, spec: ExportSpec, *, expected_format: str | None = None
 ) -> list[str]:
-    """Every way `desc` differs from what `spec` asks for, one readable line each."""
+    """Every way `desc` differs from what `spec` asks for, one readable line each: provenance
+    and variables here, the rest by the format's own `diff` (see `modules.export`)."""
     if expected_format is not None and desc.format != expected_format:
         return [f"format: found {desc.format}, expected {expected_format}"]
     problems = _diff_provenance(desc, spec) + _diff_variables(desc)
-    if desc.format == HUB_FORMAT:
-        problems += _diff_tf1_hub(desc, spec)
-    elif desc.format == SAVED_MODEL_2_FORMAT:
-        problems += _diff_saved_model_2(desc, spec)
-    else:
-        problems.append(
-            f"format: found {desc.format}, expected {HUB_FORMAT} or {SAVED_MODEL_2_FORMAT}"
-        )
-    return problems
+    try:
+        implementation = format_implementation(desc.format)
+    except HubzooError:
+        return [*problems, f"format: found {desc.format}, expected {HUB} or {SAVED_MODEL_2}"]
+    return problems + implementation.diff(desc, spec)
 
 
 def check_export(path: Path, spec: ExportSpec, expected_format: str) -> ModuleDescription:
@@ -205,23 +201,14 @@ def check_export(path: Path, spec: ExportSpec, expected_format: str) -> ModuleDe
     return desc
 
 
-def expected_sm2_signatures(spec: ExportSpec) -> tuple[str, ...]:
-    """The signatures a saved_model_2 export carries: the record's, minus bn-hparams variants.
-
-    A TF2 SavedModel has no training graph variant; fine-tuning goes through `__call__`, whose
-    `batch_norm_momentum` argument replaces the bn-hparams signature.
-    """
-    return tuple(name for name in spec.signatures if name not in spec.bn_hparams_signatures)
-
-
 def _format_of(path: Path, saved_model: saved_model_pb2.SavedModel) -> str:
     module_def = path / "tfhub_module.pb"
     if module_def.is_file():
         found = hub_protos.decode_module_def_format(module_def.read_bytes())
-        return HUB_FORMAT if found == 3 else f"{HUB_FORMAT} (unknown ModuleDef format {found})"
+        return HUB if found == 3 else f"{HUB} (unknown ModuleDef format {found})"
     if len(saved_model.meta_graphs) == 1 and saved_model.meta_graphs[0].object_graph_def.nodes:
-        return SAVED_MODEL_2_FORMAT
-    return SAVED_MODEL_FORMAT
+        return SAVED_MODEL_2
+    return TF1_SAVED_MODEL
 
 
 def _describe_variant(meta_graph: meta_graph_pb2.MetaGraphDef) -> GraphVariant:
@@ -240,7 +227,7 @@ def _describe_variant(meta_graph: meta_graph_pb2.MetaGraphDef) -> GraphVariant:
         for key in _COUNTED_COLLECTIONS
         if key in collections and collections[key].WhichOneof("kind")
     )
-    variable_names = ()
+    variable_names: tuple[str, ...] = ()
     if tf.compat.v1.GraphKeys.GLOBAL_VARIABLES in collections:
         defs = collections[tf.compat.v1.GraphKeys.GLOBAL_VARIABLES].bytes_list.value
         variable_names = tuple(sorted(_variable_op_name(data) for data in defs))
@@ -369,72 +356,7 @@ def _diff_variables(desc: ModuleDescription) -> list[str]:
     return []
 
 
-def _diff_tf1_hub(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
-    problems = []
-    found_tags = sorted(variant.tags for variant in desc.variants)
-    if found_tags != sorted(TF1_TAG_SETS):
-        problems.append(
-            f"tag sets: found {_format_tag_sets(found_tags)}, "
-            f"expected {_format_tag_sets(TF1_TAG_SETS)}"
-        )
-    for variant in desc.variants:
-        where = _format_tags(variant.tags)
-        if variant.image_size != tuple(spec.image_size):
-            problems.append(
-                f"{where}: image size: found {_format_size(variant.image_size)}, "
-                f"expected {_format_size(spec.image_size)}"
-            )
-        if set(variant.variable_names) != set(desc.checkpoint_names):
-            only_graph = sorted(set(variant.variable_names) - set(desc.checkpoint_names))
-            only_file = sorted(set(desc.checkpoint_names) - set(variant.variable_names))
-            problems.append(
-                f"{where}: graph variables and the variables file differ "
-                f"(only in graph: {only_graph[:3]}, only in file: {only_file[:3]})"
-            )
-        if "train" in variant.tags and not dict(variant.collection_sizes).get("update_ops"):
-            problems.append(f"{where}: no UPDATE_OPS for batch norm's moving averages")
-        problems += _diff_signatures(where, variant.signatures, spec, spec.signatures)
-    return problems
-
-
-def _diff_saved_model_2(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
-    problems = [
-        f"attribute '{name}': missing on the root object"
-        for name in SM2_ATTRIBUTES
-        if name not in desc.attributes
-    ]
-    problems += _diff_call(desc.call, spec)
-    for variant in desc.variants:
-        problems += _diff_signatures(
-            "saved_model_2", variant.signatures, spec, expected_sm2_signatures(spec)
-        )
-    return problems
-
-
-def _diff_call(call: CallDescription | None, spec: ExportSpec) -> list[str]:
-    if call is None:
-        return ["__call__: missing, so not a reusable SavedModel"]
-    expected_inputs = [
-        TensorDescription(IMAGES_INPUT, "float32", spec.images_shape),
-        TensorDescription(TRAINING_INPUT, "bool", ()),
-    ]
-    expected_defaults: dict[str, object] = {TRAINING_INPUT: False}
-    if spec.batch_norm_momentum is not None:
-        expected_inputs.append(TensorDescription(MOMENTUM_INPUT, "float32", ()))
-        expected_defaults[MOMENTUM_INPUT] = spec.batch_norm_momentum
-    problems = _diff_tensors("__call__ input", call.inputs, expected_inputs, exact=True)
-    defaults = dict(call.defaults)
-    for name, value in expected_defaults.items():
-        if name not in defaults or not _same_value(defaults[name], value):
-            problems.append(
-                f"__call__ default of {name}: found {defaults.get(name)!r}, expected {value!r}"
-            )
-    expected_output = TensorDescription("output_0", "float32", (None, spec.num_outputs))
-    problems += _diff_tensors("__call__ output", call.outputs, [expected_output], exact=True)
-    return problems
-
-
-def _diff_signatures(
+def diff_signatures(
     where: str,
     signatures: tuple[SignatureDescription, ...],
     spec: ExportSpec,
@@ -458,12 +380,12 @@ def _diff_signatures(
             inputs.append(TensorDescription(MOMENTUM_INPUT, "float32", ()))
         output = TensorDescription(DEFAULT_OUTPUT, "float32", (None, spec.num_outputs))
         label = f"{where}: signature '{name}'"
-        problems += _diff_tensors(f"{label} input", found[name].inputs, inputs, exact=True)
-        problems += _diff_tensors(f"{label} output", found[name].outputs, [output], exact=False)
+        problems += diff_tensors(f"{label} input", found[name].inputs, inputs, exact=True)
+        problems += diff_tensors(f"{label} output", found[name].outputs, [output], exact=False)
     return problems
 
 
-def _diff_tensors(
+def diff_tensors(
     label: str,
     found: Iterable[TensorDescription],
     expected: Iterable[TensorDescription],
@@ -493,7 +415,7 @@ def _diff_tensors(
     return problems
 
 
-def _same_value(found: object, expected: object) -> bool:
+def same_value(found: object, expected: object) -> bool:
     if isinstance(expected, float) and isinstance(found, int | float):
         return math.isclose(found, expected, rel_tol=1e-6)
     return found == expected
@@ -508,13 +430,13 @@ def _format_tensor(tensor: TensorDescription, *, named: bool = True) -> str:
     return f"{tensor.name}: {text}" if named else text
 
 
-def _format_tags(tags: Iterable[str]) -> str:
+def format_tags(tags: Iterable[str]) -> str:
     return "tags={" + ", ".join(f'"{tag}"' for tag in tags) + "}"
 
 
-def _format_tag_sets(tag_sets: Iterable[tuple[str, ...]]) -> str:
-    return ", ".join(_format_tags(tags) for tags in tag_sets)
+def format_tag_sets(tag_sets: Iterable[tuple[str, ...]]) -> str:
+    return ", ".join(format_tags(tags) for tags in tag_sets)
 
 
-def _format_size(size: tuple[int, int] | None) -> str:
+def format_size(size: tuple[int, int] | None) -> str:
     return "none" if size is None else f"{size[0]} x {size[1]}"

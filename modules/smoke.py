@@ -17,12 +17,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 
+from hubzoo.contract import DEFAULT_OUTPUT, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
-from modules.export.spec import IMAGES_INPUT, MOMENTUM_INPUT, ExportSpec
+from modules.export import SignatureCall, format_implementation
+from modules.export.spec import ExportSpec
 
 BATCH_SIZES = (1, 8)
 OTHER_SIZE_STEP = 32
-DEVICES = ("auto", "gpu", "cpu")
 
 
 @dataclass
@@ -47,8 +48,8 @@ class SmokeReport:
 
 def pick_device(choice: str) -> tuple[str, str]:
     """TensorFlow device name and a note for `choice` in auto|gpu|cpu."""
-    if choice not in DEVICES:
-        raise HubzooError(f"--device must be one of {', '.join(DEVICES)}, not {choice!r}")
+    if choice not in SMOKE_DEVICES:
+        raise HubzooError(f"--device must be one of {', '.join(SMOKE_DEVICES)}, not {choice!r}")
     gpus = tf.config.list_logical_devices("GPU")
     if choice == "gpu" and not gpus:
         raise HubzooError("--device gpu: TensorFlow sees no GPU on this machine; use auto or cpu")
@@ -71,50 +72,17 @@ def smoke_test(
         tensorflow_hub_version=hub.__version__,
         format=module_format,
     )
+    implementation = format_implementation(module_format)
     with tf.device(device_name):
         warm_seconds: dict[int, list[float]] = {batch: [] for batch in BATCH_SIZES}
-        calls = _signature_calls(module_dir, spec, module_format, training=False)
-        for name, call in calls.items():
+        for name, call in implementation.load_calls(module_dir, spec, training=False).items():
             _check_signature(name, call, spec, report, warm_seconds)
-        for name, call in _signature_calls(module_dir, spec, module_format, training=True).items():
+        for name, call in implementation.load_calls(module_dir, spec, training=True).items():
             _check_training(name, call, spec, report)
         if all(warm_seconds.values()):
             _summarize_latency(warm_seconds, report)
     report.passed = not report.failures
     return report
-
-
-def _signature_calls(
-    module_dir: Path, spec: ExportSpec, module_format: str, training: bool
-) -> dict:
-    """signature name -> function(images) returning {output name: tensor}."""
-    if module_format == "hub":
-        loaded = hub.load(str(module_dir), tags=["train"] if training else [])
-        calls = {}
-        for name in spec.signatures:
-            if name not in loaded.signatures:
-                calls[name] = _missing(name)
-                continue
-            function = loaded.signatures[name]
-            if name in spec.bn_hparams_signatures:
-                momentum = tf.constant(spec.batch_norm_momentum, tf.float32)
-                calls[name] = _bind(function, {MOMENTUM_INPUT: momentum})
-            else:
-                calls[name] = _bind(function, {})
-        return calls
-    loaded = hub.load(str(module_dir))
-    return {"default": lambda images: {"default": loaded(images, training=training)}}
-
-
-def _bind(function, extra: dict):
-    return lambda images: function(**{IMAGES_INPUT: images}, **extra)
-
-
-def _missing(name: str):
-    def call(images):
-        raise KeyError(f"the module has no signature {name!r}")
-
-    return call
 
 
 def _images(batch: int, size: tuple[int, int], seed: int) -> tf.Tensor:
@@ -130,7 +98,11 @@ def _sizes(spec: ExportSpec) -> list[tuple[int, int]]:
 
 
 def _check_signature(
-    name: str, call, spec: ExportSpec, report: SmokeReport, warm_seconds: dict[int, list[float]]
+    name: str,
+    call: SignatureCall,
+    spec: ExportSpec,
+    report: SmokeReport,
+    warm_seconds: dict[int, list[float]],
 ) -> None:
     """Batches 1 and 8 at every size, each run twice; the second run's time is kept."""
     for size in _sizes(spec):
@@ -141,15 +113,17 @@ def _check_signature(
                 first = call(images)
                 started = time.perf_counter()
                 second = call(images)
-                if "default" in second:
-                    second["default"].numpy()
+                if DEFAULT_OUTPUT in second:
+                    second[DEFAULT_OUTPUT].numpy()
                 elapsed = time.perf_counter() - started
             except Exception as error:
                 report.failures.append(f"{where}: failed to run: {error}")
                 continue
-            output = first.get("default")
+            output = first.get(DEFAULT_OUTPUT)
             if output is None:
-                report.failures.append(f"{where}: no 'default' output (found {sorted(first)})")
+                report.failures.append(
+                    f"{where}: no '{DEFAULT_OUTPUT}' output (found {sorted(first)})"
+                )
                 continue
             expected = (batch, spec.num_outputs)
             if output.dtype != tf.float32 or tuple(output.shape) != expected:
@@ -159,7 +133,7 @@ def _check_signature(
                 )
             elif not np.all(np.isfinite(output.numpy())):
                 report.failures.append(f"{where}: default has non-finite values")
-            elif not np.array_equal(output.numpy(), second["default"].numpy()):
+            elif not np.array_equal(output.numpy(), second[DEFAULT_OUTPUT].numpy()):
                 report.failures.append(f"{where}: the same input gave different outputs")
             else:
                 report.checks.append(
@@ -169,10 +143,10 @@ def _check_signature(
                     warm_seconds[batch].append(elapsed)
 
 
-def _check_training(name: str, call, spec: ExportSpec, report: SmokeReport) -> None:
+def _check_training(name: str, call: SignatureCall, spec: ExportSpec, report: SmokeReport) -> None:
     where = f"training path, signature {name}"
     try:
-        output = call(_images(2, spec.image_size, seed=7))["default"]
+        output = call(_images(2, spec.image_size, seed=7))[DEFAULT_OUTPUT]
     except Exception as error:
         report.failures.append(f"{where}: failed to run: {error}")
         return

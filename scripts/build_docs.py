@@ -4,8 +4,6 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from hubzoo.errors import HubzooError
 from hubzoo.paths import DOCS_DIR, REGISTRY_DIR
 from hubzoo.registry import load_registry

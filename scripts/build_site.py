@@ -2,11 +2,12 @@
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from hubzoo.errors import HubzooError
+from hubzoo.paths import REGISTRY_DIR, SITE_DIR
+from hubzoo.site.build import build_site
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,19 +23,16 @@ def main(argv: list[str] | None = None) -> int:
         help="store to read manifests from (default: $HUBZOO_STORE, else store/)",
     )
     parser.add_argument(
-        "--site-dir", type=Path, default=REPO / "site", help="output folder (default: site/)"
+        "--site-dir", type=Path, default=SITE_DIR, help="output folder (default: site/)"
+    )
+    parser.add_argument(
+        "--registry", type=Path, default=REGISTRY_DIR, help="registry folder (default: registry/)"
     )
     args = parser.parse_args(argv)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    if args.store:
-        env["HUBZOO_STORE"] = args.store
-    command = [
-        sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
-        "--config-file", str(REPO / "mkdocs.yml"), "--site-dir", str(args.site_dir.resolve()),
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, env=env)
-    if done.returncode != 0:
-        print("error: the site build failed (see mkdocs' messages above)", file=sys.stderr)
+    try:
+        build_site(args.site_dir, args.store, args.registry)
+    except HubzooError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"site built in {args.site_dir}")
     return 0

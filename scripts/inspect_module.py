@@ -1,16 +1,13 @@
 """Describe an exported module without running it; with --against, diff it with its record."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from hubzoo.contract import FORMATS
 from hubzoo.errors import HubzooError
-from hubzoo.publish import FORMATS, export_spec
 from hubzoo.registry import load_registry
+from pipeline.publish import export_spec
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path, help="folder of the exported module")
     parser.add_argument("--against", metavar="HANDLE", help="handle (or unique suffix) of a record")
     parser.add_argument("--format", choices=FORMATS, help="with --against: require this format")
+    parser.add_argument("--debug", action="store_true", help="show TensorFlow's start-up logging")
     args = parser.parse_args(argv)
     try:
+        from modules.runtime import start_tensorflow
+
+        start_tensorflow(verbose=args.debug)
         from modules.inspect import describe_module, diff_against, format_description
 
         description = describe_module(args.path)

@@ -1,16 +1,11 @@
 """Write a seeded synthetic checkpoint in the exact TF-Slim layout of a network."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from hubzoo.errors import HubzooError
-from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_checkpoint
-from modules.nets import net_names
+from modules.runtime import start_tensorflow
 
 
 def hyperparameter(text: str) -> tuple[str, int | float | str]:
@@ -29,9 +24,15 @@ def hyperparameter(text: str) -> tuple[str, int | float | str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    start_tensorflow(verbose="--debug" in argv)  # before argparse: NET's choices are the nets
+    from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_checkpoint
+    from modules.nets import net_names
+
     parser = argparse.ArgumentParser(
         description="Write a TF-Slim checkpoint of NET with seeded random values (feature "
-        "extractor, 1001-class Logits head, AuxLogits for inception_resnet_v2, global_step) at "
+        "extractor, 1001-class Logits head, the auxiliary heads of a TF-Slim training run, "
+        "global_step) at "
         "the prefix OUT: OUT.index, OUT.data-00000-of-00001, the `checkpoint` state file, and the "
         "marker OUT.synthetic.json. The same seed writes identical files."
     )
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         type=hyperparameter,
         help="a hyperparameter of the variant, e.g. depth_multiplier=1.4 (repeatable)",
     )
+    parser.add_argument("--debug", action="store_true", help="show TensorFlow's start-up logging")
     args = parser.parse_args(argv)
     hyperparameters = dict(args.hparam)
     try:

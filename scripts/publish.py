@@ -1,17 +1,12 @@
 """Publish one module: validate, get checkpoint, export, check, package, smoke-test, upload, site."""
 
 import argparse
-import logging
-import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from hubzoo.contract import FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.progress import Progress
-from hubzoo.publish import FORMATS, PublishOptions, publish
+from pipeline.publish import PublishOptions, publish
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptions]:
@@ -46,11 +41,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         "--store", metavar="URL", help="store: a path or fsspec URL (s3://, gs://); default store/"
     )
     parser.add_argument(
-        "--device", choices=("auto", "gpu", "cpu"), default="auto",
+        "--device", choices=SMOKE_DEVICES, default="auto",
         help="smoke-test device; auto uses a GPU when one is visible, else the CPU",
     )  # fmt: skip
     parser.add_argument("--no-site", action="store_true", help="do not rebuild the site")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show TensorFlow's start-up logging and the tracebacks of internal errors",
+    )
     args = parser.parse_args(argv)
     return args, PublishOptions(
         query=args.handle,
@@ -62,12 +61,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         store_url=args.store,
         device=args.device,
         build_site=not args.no_site,
+        verbose=args.debug,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         summary = publish(options, Progress())
     except HubzooError as error:

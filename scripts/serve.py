@@ -5,8 +5,6 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from hubzoo.errors import HubzooError
 from hubzoo.paths import DEFAULT_STORE_DIR, REPO_ROOT
 from hubzoo.serve import LOOPBACK, serve

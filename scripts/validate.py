@@ -5,8 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.validate import validate
 

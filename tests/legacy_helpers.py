@@ -4,7 +4,7 @@ Use the session fixture from a test folder's ``conftest.py``::
 
     from tests.legacy_helpers import legacy_python  # noqa: F401
 
-and run code there with ``hubzoo.legacy_venv.run_legacy_python`` or ``run_legacy_json`` below.
+and run code there with ``devtools.legacy_venv.run_legacy_python`` or ``run_legacy_json`` below.
 """
 
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hubzoo.legacy_venv import ensure_legacy_venv, run_legacy_python
+from devtools.legacy_venv import ensure_legacy_venv, run_legacy_python
 
 JSON_MARKER = "HUBZOO-JSON:"
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from hubzoo.manifest import SYNTHETIC, Manifest
 from hubzoo.paths import DEFAULT_STORE_DIR
 from hubzoo.store import open_store
+from hubzoo.units import format_bytes
 
 STORE_VARIABLE = "HUBZOO_STORE"
 """Environment variable naming the store (fsspec URL or path); default: the repo's `store/`."""
-SYNTHETIC = "synthetic"
 
 
 @dataclass(frozen=True)
@@ -39,22 +41,17 @@ class Artifact:
 
     @property
     def size_text(self) -> str:
-        """The archive size for people, e.g. "21.4 MB" (decimal units)."""
-        if self.bytes < 1000:
-            return f"{self.bytes} bytes"
-        size = self.bytes / 1000
-        for unit in ("KB", "MB"):
-            if size < 1000:
-                return f"{size:.1f} {unit}"
-            size /= 1000
-        return f"{size:.1f} GB"
+        """The archive's exact size, and in a larger unit when there is one: "193 bytes",
+        "20,875,191 bytes (19.9 MB)"."""
+        exact = f"{self.bytes:,} bytes"
+        return exact if self.bytes < 1024 else f"{exact} ({format_bytes(self.bytes)})"
 
     @property
     def smallest_batch_latency(self) -> tuple[int, float] | None:
         """(batch size, p50 ms) for the smallest batch measured, if any."""
         return min(self.latency_ms_p50.items()) if self.latency_ms_p50 else None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The facts as catalog.json lists them."""
         return {
             "sha256": self.sha256,
@@ -72,20 +69,20 @@ class Artifact:
         }
 
 
-def artifact_from_manifest(manifest: dict) -> Artifact:
-    """An Artifact from a store manifest; missing optional facts become empty values."""
-    smoke = manifest.get("smoke") or {}
+def artifact_from_manifest(manifest: Manifest) -> Artifact:
+    """An Artifact from a store manifest; missing optional smoke facts become empty values."""
+    smoke = manifest.build.smoke
     latency = {int(batch): float(ms) for batch, ms in (smoke.get("latency_ms_p50") or {}).items()}
     rate = smoke.get("images_per_second")
     return Artifact(
-        handle=manifest["handle"],
-        sha256=manifest.get("sha256", ""),
-        bytes=int(manifest.get("bytes", 0)),
-        format=manifest.get("format", ""),
-        published_at=manifest.get("published_at", ""),
-        checkpoint_sha256=manifest.get("checkpoint_sha256", ""),
-        tool_version=manifest.get("tool_version") or manifest.get("hubzoo_version", ""),
-        tensorflow_version=manifest.get("tensorflow_version", ""),
+        handle=manifest.handle,
+        sha256=manifest.sha256,
+        bytes=manifest.bytes,
+        format=manifest.build.format,
+        published_at=manifest.published_at,
+        checkpoint_sha256=manifest.build.checkpoint_sha256,
+        tool_version=manifest.build.hubzoo_version,
+        tensorflow_version=manifest.build.tensorflow_version,
         smoke_passed=smoke.get("passed") if smoke else None,
         smoke_device=smoke.get("device_note") or smoke.get("device", ""),
         smoke_tensorflow_version=smoke.get("tensorflow_version", ""),
@@ -105,4 +102,4 @@ def load_artifacts(location: str | None = None) -> dict[str, Artifact]:
     if "://" not in location and not Path(location).is_dir():
         return {}
     manifests = open_store(location).list_manifests()
-    return {manifest["handle"]: artifact_from_manifest(manifest) for manifest in manifests}
+    return {manifest.handle: artifact_from_manifest(manifest) for manifest in manifests}

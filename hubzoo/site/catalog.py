@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from hubzoo.record import Record
 from hubzoo.registry import Registry
@@ -57,7 +58,7 @@ class CatalogEntry:
             return f"{record.num_classes} classes"
         return f"{record.num_features} features"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The entry as catalog.json lists it."""
         record = self.record
         return {
@@ -98,7 +99,7 @@ def parameter_count(record: Record, registry: Registry) -> int | None:
     counterpart = registry.records.get(record.counterpart or "")
     if counterpart is None or counterpart.num_features is None:
         return None
-    return extractor + record.num_classes * (counterpart.num_features + 1)
+    return extractor + record.num_outputs * (counterpart.num_features + 1)
 
 
 def build_catalog(registry: Registry, artifacts: dict[str, Artifact]) -> list[CatalogEntry]:

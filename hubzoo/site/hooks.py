@@ -1,24 +1,25 @@
 """mkdocs hooks (named in mkdocs.yml): the registry and the store's manifests, added to the site.
 
-on_config         loads the registry ($HUBZOO_REGISTRY, default registry/) and the artifact
-                  facts ($HUBZOO_STORE, default store/), and adds the Modules menu
+on_config         loads the registry and the artifact facts of the store (those `extra.hubzoo`
+                  names when `hubzoo.site.build` builds; else $HUBZOO_REGISTRY and
+                  $HUBZOO_STORE; else registry/ and store/), and adds the Modules menu
 on_files          adds the browse indexes, compare.md and catalog.json
 on_page_markdown  puts the facts box (tags, published artifact) on each model page
 """
 
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
+from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.registry import load_registry
 from hubzoo.site.artifacts import load_artifacts
+from hubzoo.site.build import EXTRA_KEY
 from hubzoo.site.catalog import CatalogEntry, build_catalog
 from hubzoo.site.pages import generated_files, modules_nav, with_module_extras
 
@@ -28,11 +29,13 @@ MODULES_MENU = "Modules"
 _entries_by_page: dict[str, CatalogEntry] = {}
 
 
-def on_config(config):
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Load the catalog for this build and put the Modules menu after the first nav item."""
+    given = config.extra.get(EXTRA_KEY) or {}
+    registry_dir = given.get("registry") or os.environ.get(REGISTRY_VARIABLE) or REGISTRY_DIR
     try:
-        registry = load_registry(Path(os.environ.get(REGISTRY_VARIABLE) or REGISTRY_DIR))
-        entries = build_catalog(registry, load_artifacts())
+        registry = load_registry(Path(registry_dir))
+        entries = build_catalog(registry, load_artifacts(given.get("store")))
     except HubzooError as error:
         raise PluginError(str(error)) from error
     _entries_by_page.clear()
@@ -42,7 +45,7 @@ def on_config(config):
     return config
 
 
-def on_files(files, config):
+def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add the site-only generated files; a committed file of the same name is an error."""
     for path, content in generated_files(list(_entries_by_page.values())).items():
         if files.get_file_from_path(path) is not None:
@@ -51,7 +54,7 @@ def on_files(files, config):
     return files
 
 
-def on_page_markdown(markdown, page, config, files):
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Add the facts box to model pages; leave other pages as they are."""
     entry = _entries_by_page.get(page.file.src_uri)
     return markdown if entry is None else with_module_extras(markdown, entry)

@@ -50,9 +50,9 @@ def with_module_extras(markdown: str, entry: CatalogEntry) -> str:
     return head.rstrip("\n") + "\n\n" + extras + "\n## " + rest
 
 
-def modules_nav(entries: list[CatalogEntry]) -> list[dict]:
+def modules_nav(entries: list[CatalogEntry]) -> list[dict[str, list[dict[str, str]]]]:
     """The Modules menu for mkdocs' nav: one section per architecture, one item per version."""
-    sections: dict[str, list[dict]] = defaultdict(list)
+    sections: dict[str, list[dict[str, str]]] = defaultdict(list)
     for entry in entries:
         handle = entry.record.handle
         label = "/".join(handle.split("/")[-2:])

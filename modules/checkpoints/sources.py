@@ -30,15 +30,16 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from hubzoo.errors import HubzooError
+from hubzoo.files import checked_member_name, sha256_of_file, staged_dir, staged_file
 from hubzoo.progress import Progress
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -155,7 +156,7 @@ def checkpoint_digest(prefix: Path) -> str:
     if files is None:
         raise HubzooError(f"no checkpoint at {prefix}")
     lines = sorted(
-        f"{file.name.removeprefix(Path(prefix).name)}\0{_file_sha256(file)}\n" for file in files
+        f"{file.name.removeprefix(Path(prefix).name)}\0{_sha256_hex(file)}\n" for file in files
     )
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
@@ -176,7 +177,7 @@ def _fetch_url(
     if expected is not None and extracted.is_dir():
         return FetchedCheckpoint(_locate(extracted, member, url, recursive=True), expected, True)
     if archive.is_file():
-        digest = expected or _file_sha256(archive)
+        digest = expected or _sha256_hex(archive)
     else:
         digest = _download(url, archive, expected, progress, timeout)
         _remove_tree(extracted)
@@ -198,7 +199,7 @@ def _resolve_local_tarball(
     path: Path, cache_dir: Path, member: str | None, sha256: str | None, progress: Progress
 ) -> FetchedCheckpoint:
     expected = _normalise_sha256(sha256)
-    digest = _file_sha256(path)
+    digest = _sha256_hex(path)
     if expected is not None and digest != expected:
         raise HubzooError(f"sha256 mismatch for {path}: expected {expected}, got {digest}")
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -225,12 +226,8 @@ def _download(
     total = int(length) if length and length.isdigit() else None
     label = f"download {urllib.parse.urlparse(url).path.rsplit('/', 1)[-1] or url}"
     hasher = hashlib.sha256()
-    descriptor, part_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    part = Path(part_name)
-    try:
-        with response, os.fdopen(descriptor, "wb") as out, progress.bar(total, label) as bar:
+    with staged_file(target) as part:
+        with response, open(part, "wb") as out, progress.bar(total, label) as bar:
             try:
                 while chunk := response.read(CHUNK_BYTES):
                     hasher.update(chunk)
@@ -246,10 +243,6 @@ def _download(
                 f"sha256 mismatch for {url}: expected {expected}, got {digest}; "
                 "the download was not kept"
             )
-        part.replace(target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     return digest
 
 
@@ -258,65 +251,31 @@ def _unreachable(url: str, reason: str) -> HubzooError:
 
 
 def _extract_tarball(archive: Path, target: Path, origin: str, progress: Progress) -> None:
-    """Extract the regular files and folders of `archive` into `target`, refusing anything else.
-
-    Works in a temporary folder beside `target` and renames it into place only when complete.
-    """
-    work = Path(
-        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".extracting")
-    )
-    try:
-        with progress.stage(f"extract {archive.name}"):
-            try:
-                with tarfile.open(archive, _read_mode(archive)) as tar:
-                    for member in tar:
-                        _check_member(member, origin)
-                        tar.extract(member, work, filter="data")
-            except tarfile.FilterError as error:
-                raise HubzooError(f"unsafe member in tarball {origin}: {error}") from None
-            except (
-                tarfile.TarError,
-                EOFError,
-                zlib.error,
-                gzip.BadGzipFile,
-                lzma.LZMAError,
-            ) as error:
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise HubzooError(
-                    f"corrupt tarball {origin}: {reason} (truncated, damaged or not a tar archive)"
-                ) from None
+    """Extract the regular files and folders of `archive` into `target`, refusing anything else
+    (`hubzoo.files.checked_member_name`); `target` appears only once extraction is complete."""
+    with (
+        staged_dir(target, suffix=".extracting") as work,
+        progress.stage(f"extract {archive.name}"),
+    ):
         try:
-            work.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        _remove_tree(work)
+            with tarfile.open(archive, _read_mode(archive)) as tar:
+                for member in tar:
+                    checked_member_name(member, f"tarball {origin}")
+                    tar.extract(member, work, filter="data")
+        except tarfile.FilterError as error:
+            raise HubzooError(f"unsafe member in tarball {origin}: {error}") from None
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise HubzooError(
+                f"corrupt tarball {origin}: {reason} (truncated, damaged or not a tar archive)"
+            ) from None
 
 
-def _read_mode(archive: Path) -> str:
+def _read_mode(archive: Path) -> Literal["r:gz", "r:", "r:*"]:
     """Gzip for .tar.gz/.tgz, none for .tar, detected otherwise (so errors say what is wrong)."""
     if archive.name.endswith((".tar.gz", ".tgz")):
         return "r:gz"
     return "r:" if archive.name.endswith(".tar") else "r:*"
-
-
-def _check_member(member: tarfile.TarInfo, origin: str) -> None:
-    """Refuse absolute paths, `..` components, links, devices and fifos."""
-    name = member.name
-    unsafe = f"unsafe member {name!r} in tarball {origin}"
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        raise HubzooError(f"{unsafe}: absolute path")
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
-        raise HubzooError(f"{unsafe}: '..' leads out of the extraction folder")
-    if member.issym():
-        raise HubzooError(f"{unsafe}: symbolic link to {member.linkname!r}")
-    if member.islnk():
-        raise HubzooError(f"{unsafe}: hard link to {member.linkname!r}")
-    if not (member.isreg() or member.isdir()):
-        kinds = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device"}
-        kind = kinds.get(member.type, "fifo" if member.isfifo() else "special file")
-        raise HubzooError(f"{unsafe}: {kind}; only regular files and folders are extracted")
 
 
 def _locate(root: Path, member: str | None, origin: str, recursive: bool) -> Path:
@@ -411,12 +370,8 @@ def _is_table_file(path: Path) -> bool:
         return False
 
 
-def _file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK_BYTES):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+def _sha256_hex(path: Path) -> str:
+    return sha256_of_file(path)[0]
 
 
 def _normalise_sha256(value: str | None) -> str | None:

@@ -1,1 +1,57 @@
-"""Export a network and its weights as a TF Hub module: TF1 Hub format and TF2 SavedModel."""
+"""Export a network and its weights as a TF Hub module, one file per format.
+
+Each format of `hubzoo.contract.FORMATS` names its module here (`tf1_hub`, `saved_model2`), which
+provides the three things a format needs, as `FormatImplementation` says: `export` writes the
+module, `diff` lists how a module read by `modules.inspect` departs from the record, and
+`load_calls` loads it as a consumer does, for the smoke test.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
+
+from hubzoo.contract import FORMATS
+from hubzoo.errors import HubzooError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from modules.export.spec import ExportSpec
+    from modules.inspect import ModuleDescription
+
+SignatureCall = Callable[..., dict]
+"""A loaded signature bound to its extra inputs: call(images) -> {output name: tensor}."""
+
+
+class FormatImplementation(Protocol):
+    """What the module named by a format's `implementation` provides."""
+
+    def export(
+        self, spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path
+    ) -> Path: ...
+
+    def diff(self, desc: ModuleDescription, spec: ExportSpec) -> list[str]: ...
+
+    def load_calls(
+        self, module_dir: Path, spec: ExportSpec, training: bool
+    ) -> dict[str, SignatureCall]: ...
+
+
+def format_implementation(format_name: str) -> FormatImplementation:
+    """The exporter, check and loader of `format_name`; HubzooError for an unknown format."""
+    if format_name not in FORMATS:
+        raise HubzooError(f"unknown module format {format_name!r}; known: {', '.join(FORMATS)}")
+    module = importlib.import_module(FORMATS[format_name].implementation)
+    return cast(FormatImplementation, module)
+
+
+def missing_signature(name: str) -> SignatureCall:
+    """A stand-in for a signature the module lacks: calling it raises KeyError naming it."""
+
+    def call(images: object) -> dict:
+        raise KeyError(f"the module has no signature {name!r}")
+
+    return call

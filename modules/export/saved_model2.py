@@ -1,4 +1,5 @@
-"""Write a module as a reusable TF2 SavedModel (`saved_model_2`), what `hub.KerasLayer` fine-tunes.
+"""The reusable TF2 SavedModel format (`saved_model_2`, what `hub.KerasLayer` fine-tunes): written,
+checked and loaded as tensorflow_hub 0.16 loads it.
 
 The root object follows TF Hub's reusable SavedModel API: `__call__(images, training=False,
 batch_norm_momentum=<record's momentum>)` is a tf.function with an input signature (batch norm
@@ -8,36 +9,50 @@ Serving signatures repeat the record's inference signatures (`default`, `image_f
 ...), each returning `default` and the end points by TF-Slim name.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from modules.export.spec import DEFAULT_OUTPUT, IMAGES_INPUT, MOMENTUM_INPUT, ExportSpec
-from modules.export.staging import staged_module_dir, write_provenance
+from hubzoo.contract import (
+    DEFAULT_OUTPUT,
+    FORMATS,
+    IMAGES_INPUT,
+    MOMENTUM_INPUT,
+    SAVED_MODEL_2,
+    TRAINING_INPUT,
+)
+from hubzoo.files import staged_dir
+from modules.export import SignatureCall, missing_signature
+from modules.export.provenance import write_provenance
+from modules.export.spec import ExportSpec
 from modules.export.weights import check_weights
 from modules.inspect import (
-    SAVED_MODEL_2_FORMAT,
-    TRAINING_INPUT,
-    check_export,
-    expected_sm2_signatures,
+    CallDescription,
+    ModuleDescription,
+    TensorDescription,
+    diff_signatures,
+    diff_tensors,
+    same_value,
 )
 from modules.preprocessing import apply_input_mapping
 
+ROOT_ATTRIBUTES = ("variables", "trainable_variables", "regularization_losses")
+"""What TF Hub's reusable SavedModel API puts beside `__call__` on the root object."""
 
-def export_saved_model2(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -> Path:
-    """Export `weights` for `spec.net` to `out_dir` as a reusable TF2 SavedModel, checked."""
+
+def export(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -> Path:
+    """Export `weights` for `spec.net` to `out_dir` as a reusable TF2 SavedModel; returns it."""
     from modules.nets import create_net
 
-    with staged_module_dir(out_dir) as staging:
+    with staged_dir(out_dir) as staging:
         net = create_net(spec.net, num_classes=spec.num_classes)
         check_weights(net.layout(), weights, spec.handle)
         net.assign(weights)
         root = reusable_module(spec, net)
         tf.saved_model.save(root, str(staging), signatures=_serving_signatures(spec, net))
         write_provenance(staging, spec)
-        check_export(staging, spec, SAVED_MODEL_2_FORMAT)
     return Path(out_dir)
 
 
@@ -54,17 +69,22 @@ def reusable_module(spec: ExportSpec, net: tf.Module) -> tf.__internal__.trackin
             lambda: net(inputs, training=False)[0],
         )
 
+    call: Callable[..., tf.Tensor]
     if spec.batch_norm_momentum is None:
 
-        def call(images, training=False):
+        def call_without_momentum(images, training=False):
             return features(images, training, None)
 
+        call = call_without_momentum
         signature = [images_spec, training_spec]
     else:
 
-        def call(images, training=False, batch_norm_momentum=spec.batch_norm_momentum):
+        def call_with_momentum(
+            images, training=False, batch_norm_momentum=spec.batch_norm_momentum
+        ):
             return features(images, training, batch_norm_momentum)
 
+        call = call_with_momentum
         signature = [images_spec, training_spec, tf.TensorSpec([], tf.float32, name=MOMENTUM_INPUT)]
 
     variables = list(net.variables_by_name().values())
@@ -93,4 +113,68 @@ def _serving_signatures(
         return outputs
 
     concrete = inference.get_concrete_function()
-    return {name: concrete for name in expected_sm2_signatures(spec)}
+    return {name: concrete for name in served_signatures(spec)}
+
+
+def served_signatures(spec: ExportSpec) -> tuple[str, ...]:
+    """The record's signatures minus the bn-hparams ones: a TF2 SavedModel has no training graph
+    variant; fine-tuning goes through `__call__`, whose `batch_norm_momentum` argument replaces
+    the bn-hparams signature."""
+    return FORMATS[SAVED_MODEL_2].served_signatures(spec.signatures)
+
+
+def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
+    """How a reusable TF2 SavedModel departs from `spec`: root attributes, `__call__` and the
+    serving signatures."""
+    problems = [
+        f"attribute '{name}': missing on the root object"
+        for name in ROOT_ATTRIBUTES
+        if name not in desc.attributes
+    ]
+    problems += _diff_call(desc.call, spec)
+    for variant in desc.variants:
+        problems += diff_signatures(
+            SAVED_MODEL_2, variant.signatures, spec, served_signatures(spec)
+        )
+    return problems
+
+
+def _diff_call(call: CallDescription | None, spec: ExportSpec) -> list[str]:
+    if call is None:
+        return ["__call__: missing, so not a reusable SavedModel"]
+    expected_inputs = [
+        TensorDescription(IMAGES_INPUT, "float32", spec.images_shape),
+        TensorDescription(TRAINING_INPUT, "bool", ()),
+    ]
+    expected_defaults: dict[str, object] = {TRAINING_INPUT: False}
+    if spec.batch_norm_momentum is not None:
+        expected_inputs.append(TensorDescription(MOMENTUM_INPUT, "float32", ()))
+        expected_defaults[MOMENTUM_INPUT] = spec.batch_norm_momentum
+    problems = diff_tensors("__call__ input", call.inputs, expected_inputs, exact=True)
+    defaults = dict(call.defaults)
+    for name, value in expected_defaults.items():
+        if name not in defaults or not same_value(defaults[name], value):
+            problems.append(
+                f"__call__ default of {name}: found {defaults.get(name)!r}, expected {value!r}"
+            )
+    expected_output = TensorDescription("output_0", "float32", (None, spec.num_outputs))
+    problems += diff_tensors("__call__ output", call.outputs, [expected_output], exact=True)
+    return problems
+
+
+def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
+    """What a consumer calls, loaded once by tensorflow_hub: at inference, each serving signature;
+    for `training`, `__call__(images, training=True)` (batch norm on batch statistics)."""
+    import tensorflow_hub as hub
+
+    loaded = hub.load(str(module_dir))
+    if training:
+        return {"__call__": lambda images: {DEFAULT_OUTPUT: loaded(images, training=True)}}
+    calls: dict[str, SignatureCall] = {}
+    for name in served_signatures(spec):
+        if name not in loaded.signatures:
+            calls[name] = missing_signature(name)
+            continue
+        function = loaded.signatures[name]
+        calls[name] = lambda images, function=function: function(**{IMAGES_INPUT: images})
+    return calls

@@ -2,19 +2,13 @@
 
 from dataclasses import dataclass
 
-from hubzoo.record import BN_HPARAMS_SUFFIX
-from hubzoo.record import CLASSIFICATION as CLASSIFICATION_TASK
-from hubzoo.record import FEATURE_VECTOR as FEATURE_VECTOR_TASK
+from hubzoo.contract import BN_HPARAMS_SUFFIX, CLASSIFICATION, DEFAULT_SIGNATURE, TASKS
 from modules.preprocessing import INCEPTION_STYLE, InputMapping
-
-MOMENTUM_INPUT = "batch_norm_momentum"
-IMAGES_INPUT = "images"
-DEFAULT_OUTPUT = "default"
 
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """The record's facts an export must honour; `hubzoo.publish.export_spec` builds it."""
+    """The record's facts an export must honour; `pipeline.publish.export_spec` builds it."""
 
     handle: str
     net: str
@@ -28,17 +22,17 @@ class ExportSpec:
     input_mapping: InputMapping = INCEPTION_STYLE  # [0, 1] images -> the net's inputs
 
     def __post_init__(self) -> None:
-        if self.task not in (FEATURE_VECTOR_TASK, CLASSIFICATION_TASK):
+        if self.task not in TASKS:
             raise ValueError(f"{self.handle}: unsupported task {self.task!r}")
-        if "default" not in self.signatures:
-            raise ValueError(f"{self.handle}: signatures must include 'default'")
+        if DEFAULT_SIGNATURE not in self.signatures:
+            raise ValueError(f"{self.handle}: signatures must include '{DEFAULT_SIGNATURE}'")
         if self.batch_norm_momentum is None and self.bn_hparams_signatures:
             raise ValueError(f"{self.handle}: a bn-hparams signature needs batch_norm_momentum")
 
     @property
     def num_classes(self) -> int | None:
         """The classifier width for `create_net`: None for a feature vector."""
-        return self.num_outputs if self.task == CLASSIFICATION_TASK else None
+        return self.num_outputs if self.task == CLASSIFICATION else None
 
     @property
     def images_shape(self) -> tuple[int | None, ...]:

@@ -1,4 +1,5 @@
-"""Write a module in the TF1 Hub format (what `hub.Module` loads) with TensorFlow 2 alone.
+"""The TF1 Hub format (`hub`, what `hub.Module` loads): written with TensorFlow 2 alone, checked,
+and loaded as tensorflow_hub 0.16 loads it.
 
 The layout, as tensorflow_hub 0.15's exporter writes it: `saved_model.pb` holds one SavedModel
 with a meta graph per tag set (`{}` for inference, `{"train"}` with batch norm in training mode and
@@ -14,21 +15,23 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from hubzoo.contract import DEFAULT_OUTPUT, FORMATS, HUB, IMAGES_INPUT, MOMENTUM_INPUT, TASKS
 from hubzoo.errors import HubzooError
-from modules.export import hub_protos
-from modules.export.spec import (
-    CLASSIFICATION_TASK,
-    DEFAULT_OUTPUT,
-    IMAGES_INPUT,
-    MOMENTUM_INPUT,
-    ExportSpec,
-)
-from modules.export.staging import staged_module_dir, write_provenance
+from hubzoo.files import staged_dir
+from modules.export import SignatureCall, hub_protos, missing_signature
+from modules.export.provenance import write_provenance
+from modules.export.spec import ExportSpec
 from modules.export.weights import check_weights
-from modules.inspect import HUB_FORMAT, check_export
+from modules.inspect import (
+    ModuleDescription,
+    diff_signatures,
+    format_size,
+    format_tag_sets,
+    format_tags,
+)
 from modules.preprocessing import apply_input_mapping
 
-TAG_SETS: tuple[frozenset[str], ...] = (frozenset(), frozenset({"train"}))
+TAG_SETS: tuple[tuple[str, ...], ...] = FORMATS[HUB].graph_tags
 
 _GraphKeys = tf.compat.v1.GraphKeys
 _KEPT_COLLECTIONS = frozenset(
@@ -43,28 +46,25 @@ _KEPT_COLLECTIONS = frozenset(
 """Collections hub.Module understands and this module uses; anything else is dropped."""
 
 
-def export_tf1_hub(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -> Path:
-    """Export `weights` for `spec.net` to `out_dir` in the TF1 Hub format, checked; returns it."""
-    with staged_module_dir(out_dir) as staging:
+def export(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -> Path:
+    """Export `weights` for `spec.net` to `out_dir` in the TF1 Hub format; returns it."""
+    with staged_dir(out_dir) as staging:
         saved_model = saved_model_pb2.SavedModel(saved_model_schema_version=1)
-        variable_shapes: dict[str, tuple[int, ...]] | None = None
-        for tags in TAG_SETS:
-            meta_graph, shapes = _meta_graph(spec, tags)
-            if variable_shapes is not None and shapes != variable_shapes:
-                raise HubzooError(f"{spec.handle}: the graph variants declare different variables")
-            variable_shapes = shapes
-            saved_model.meta_graphs.append(meta_graph)
+        meta_graphs, shapes = zip(*(_meta_graph(spec, tags) for tags in TAG_SETS), strict=True)
+        variable_shapes = shapes[0]
+        if any(other != variable_shapes for other in shapes):
+            raise HubzooError(f"{spec.handle}: the graph variants declare different variables")
+        saved_model.meta_graphs.extend(meta_graphs)
         check_weights(variable_shapes, weights, spec.handle)
         (staging / "saved_model.pb").write_bytes(saved_model.SerializeToString(deterministic=True))
         (staging / "tfhub_module.pb").write_bytes(hub_protos.MODULE_DEF_V3)
         _save_variables(staging / "variables" / "variables", variable_shapes, weights)
         write_provenance(staging, spec)
-        check_export(staging, spec, HUB_FORMAT)
     return Path(out_dir)
 
 
 def _meta_graph(
-    spec: ExportSpec, tags: frozenset[str]
+    spec: ExportSpec, tags: tuple[str, ...]
 ) -> tuple[meta_graph_pb2.MetaGraphDef, dict[str, tuple[int, ...]]]:
     """The meta graph for one tag set, and the shape of each variable it declares by name."""
     from modules.nets import create_net
@@ -149,7 +149,59 @@ def _strip_debug_names(meta_graph: meta_graph_pb2.MetaGraphDef) -> None:
 def _check_task_output(spec: ExportSpec, output: tf.Tensor) -> None:
     width = output.shape[-1]
     if width != spec.num_outputs:
-        kind = "logits" if spec.task == CLASSIFICATION_TASK else "features"
+        kind = TASKS[spec.task].output_name
         raise HubzooError(
             f"{spec.handle}: the net gives {width} {kind}, the record says {spec.num_outputs}"
         )
+
+
+def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
+    """How a TF1 Hub module departs from `spec`: its graph variants, attached image size,
+    variables, training updates and signatures."""
+    problems = []
+    found_tags = sorted(variant.tags for variant in desc.variants)
+    if found_tags != sorted(TAG_SETS):
+        problems.append(
+            f"tag sets: found {format_tag_sets(found_tags)}, expected {format_tag_sets(TAG_SETS)}"
+        )
+    for variant in desc.variants:
+        where = format_tags(variant.tags)
+        if variant.image_size != tuple(spec.image_size):
+            problems.append(
+                f"{where}: image size: found {format_size(variant.image_size)}, "
+                f"expected {format_size(spec.image_size)}"
+            )
+        if set(variant.variable_names) != set(desc.checkpoint_names):
+            only_graph = sorted(set(variant.variable_names) - set(desc.checkpoint_names))
+            only_file = sorted(set(desc.checkpoint_names) - set(variant.variable_names))
+            problems.append(
+                f"{where}: graph variables and the variables file differ "
+                f"(only in graph: {only_graph[:3]}, only in file: {only_file[:3]})"
+            )
+        if "train" in variant.tags and not dict(variant.collection_sizes).get("update_ops"):
+            problems.append(f"{where}: no UPDATE_OPS for batch norm's moving averages")
+        problems += diff_signatures(where, variant.signatures, spec, spec.signatures)
+    return problems
+
+
+def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
+    """Each of the record's signatures, loaded by tensorflow_hub from the inference graph or
+    (`training`) the `{"train"}` graph; a bn-hparams signature is bound to the record's momentum."""
+    import tensorflow_hub as hub
+
+    loaded = hub.load(str(module_dir), tags=["train"] if training else [])
+    calls: dict[str, SignatureCall] = {}
+    for name in spec.signatures:
+        if name not in loaded.signatures:
+            calls[name] = missing_signature(name)
+            continue
+        function = loaded.signatures[name]
+        extra = {}
+        if name in spec.bn_hparams_signatures:
+            extra[MOMENTUM_INPUT] = tf.constant(spec.batch_norm_momentum, tf.float32)
+        calls[name] = _bound(function, extra)
+    return calls
+
+
+def _bound(function, extra: dict) -> SignatureCall:
+    return lambda images: function(**{IMAGES_INPUT: images}, **extra)

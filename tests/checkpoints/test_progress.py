@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from hubzoo.progress import Progress, format_bytes
+from hubzoo.progress import Progress
+from hubzoo.units import format_bytes
 
 
 class FakeTerminal(io.StringIO):

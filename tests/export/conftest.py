@@ -6,12 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hubzoo.publish import export_spec
+from hubzoo.contract import HUB, SAVED_MODEL_2  # noqa: F401  (the formats the tests name)
 from hubzoo.registry import load_registry
+from pipeline.publish import export_spec
 from tests.export.legacy_client_check import hubzoo_test_images
-
-HUB = "hub"
-SAVED_MODEL_2 = "saved_model_2"
 
 SPECS = {
     handle: export_spec(record, synthetic=True)
@@ -40,12 +38,12 @@ class Exports:
 
     @cache  # noqa: B019
     def path(self, handle: str, module_format: str) -> Path:
-        from modules.export.saved_model2 import export_saved_model2
-        from modules.export.tf1_hub import export_tf1_hub
+        from modules.export import format_implementation
 
-        export = export_tf1_hub if module_format == HUB else export_saved_model2
         out_dir = self._root / module_format / handle
-        return export(SPECS[handle], self.weights(handle), out_dir)
+        return format_implementation(module_format).export(
+            SPECS[handle], self.weights(handle), out_dir
+        )
 
     def reference_output(self, handle: str) -> np.ndarray:
         """The in-process net's output (features or logits) on `images_for(handle)`."""

@@ -6,11 +6,11 @@ import shutil
 import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 
+from hubzoo.contract import HUB as HUB_FORMAT
+from hubzoo.contract import SAVED_MODEL_2 as SAVED_MODEL_2_FORMAT
 from hubzoo.errors import HubzooError
 from modules.export import hub_protos
 from modules.inspect import (
-    HUB_FORMAT,
-    SAVED_MODEL_2_FORMAT,
     check_export,
     describe_module,
     diff_against,

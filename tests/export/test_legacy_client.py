@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hubzoo.legacy_venv import run_legacy_python
+from devtools.legacy_venv import run_legacy_python
 from hubzoo.paths import REPO_ROOT
 from tests.export import legacy_client_check
 from tests.export.conftest import HANDLES, HUB, SMALL_HANDLE, SPECS
@@ -81,7 +81,13 @@ def test_same_module_as_tensorflow_hub_015_exporter(exports, tmp_path):
     job = spec.exporter_job(str(ours / "variables" / "variables"), str(theirs))
     (tmp_path / "jobs.json").write_text(json.dumps([job]))
     exporter = REPO_ROOT / "benchmarks" / "hub015_exporter.py"
-    run_legacy_python(exporter, str(tmp_path / "jobs.json"), str(tmp_path / "times.json"), "1")
+    run_legacy_python(
+        exporter,
+        str(tmp_path / "jobs.json"),
+        str(tmp_path / "times.json"),
+        "1",
+        env={"PYTHONPATH": str(REPO_ROOT)},
+    )
 
     files = (
         "tfhub_module.pb",

@@ -5,8 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from modules.export.saved_model2 import export_saved_model2
-from modules.inspect import SAVED_MODEL_2_FORMAT, describe_module, diff_against
+from hubzoo.contract import SAVED_MODEL_2 as SAVED_MODEL_2_FORMAT
+from modules.export.saved_model2 import export as export_saved_model2
+from modules.inspect import describe_module, diff_against
 from tests.export.conftest import HANDLES, SAVED_MODEL_2, SMALL_HANDLE, SPECS, images_for
 
 pytestmark = pytest.mark.slow

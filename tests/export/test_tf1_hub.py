@@ -5,10 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from hubzoo.contract import HUB as HUB_FORMAT
 from hubzoo.errors import HubzooError
-from modules.export.saved_model2 import export_saved_model2
-from modules.export.tf1_hub import export_tf1_hub
-from modules.inspect import HUB_FORMAT, describe_module, diff_against
+from modules.export.saved_model2 import export as export_saved_model2
+from modules.export.tf1_hub import export as export_tf1_hub
+from modules.inspect import describe_module, diff_against
 from tests.export.conftest import HANDLES, HUB, SMALL_HANDLE, SPECS, images_for
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hubzoo.legacy_venv import run_legacy_python
+from devtools.legacy_venv import run_legacy_python
 from tests.legacy_helpers import legacy_python  # noqa: F401  (session fixture)
 from tests.parity.seeded_weights import seeded_images
 

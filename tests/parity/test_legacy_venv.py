@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hubzoo import legacy_venv
-from hubzoo.legacy_venv import (
+from devtools import legacy_venv
+from devtools.legacy_venv import (
     LEGACY_REQUIREMENTS,
     LEGACY_VENV_DIR,
     STAMP_NAME,

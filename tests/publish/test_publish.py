@@ -14,9 +14,10 @@ import pytest
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.progress import Progress
-from hubzoo.publish import PublishOptions, build_site, publish
 from hubzoo.serve import serve
+from hubzoo.site.build import build_site
 from hubzoo.store import open_store
+from pipeline.publish import PublishOptions, publish
 
 HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 PUBLISH = [sys.executable, str(REPO_ROOT / "scripts" / "publish.py")]
@@ -45,7 +46,7 @@ def published(tmp_path_factory):
 def test_publish_puts_a_verified_manifest_last(published):
     summary, store = published
     assert summary.created and summary.smoke_passed
-    manifest = store.get_manifest(HANDLE)
+    manifest = store.get_manifest(HANDLE).to_json()
     assert manifest["sha256"] == summary.sha256 and manifest["bytes"] == summary.bytes
     assert manifest["checkpoint_sha256"] == "synthetic"
     assert manifest["format"] == "hub"
@@ -64,7 +65,7 @@ def test_publish_puts_a_verified_manifest_last(published):
 def test_site_page_shows_the_published_artifact(published, tmp_path):
     summary, store = published
     site = tmp_path / "site"
-    build_site(store.url, site)
+    build_site(site, store.url)
     page = (site / "modules" / HANDLE / "index.html").read_text()
     assert summary.sha256 in page
     assert "SYNTHETIC" in page.upper()
@@ -105,7 +106,7 @@ def test_republishing_identical_bytes_is_a_no_op(published):
     )
     assert again.sha256 == summary.sha256, "the same record and checkpoint must give the same bytes"
     assert again.created is False
-    assert [m["handle"] for m in store.list_manifests()] == [HANDLE]
+    assert [m.handle for m in store.list_manifests()] == [HANDLE]
 
 
 @pytest.mark.slow
@@ -155,7 +156,9 @@ def test_a_synthetic_checkpoint_given_by_path_is_marked_synthetic(tmp_path):
         Progress(quiet=True),
     )
     assert summary.synthetic
-    assert open_store(str(tmp_path / "s")).get_manifest(HANDLE)["checkpoint_sha256"] == "synthetic"
+    assert (
+        open_store(str(tmp_path / "s")).get_manifest(HANDLE).build.checkpoint_sha256 == "synthetic"
+    )
 
 
 def test_unknown_handle_lists_candidates():

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from hubzoo.errors import HubzooError
-from hubzoo.publish import export, synthetic_checkpoint
 from hubzoo.registry import load_registry
 from modules.smoke import pick_device, smoke_test
+from pipeline.publish import export, synthetic_checkpoint
 
 
 @pytest.fixture(scope="module")

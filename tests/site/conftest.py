@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hubzoo.manifest import BuildFacts
 from hubzoo.paths import REPO_ROOT
 from hubzoo.store import open_store
 
@@ -53,15 +54,15 @@ def store_dir(tmp_path_factory) -> Path:
         (TRAINED_HANDLE, TRAINED_CHECKPOINT_SHA256, False),
     ]:
         archive = write_archive(scratch / f"{handle.replace('/', '_')}.tar.gz", handle.encode())
-        manifest = {
-            "checkpoint_sha256": checkpoint,
-            "format": "hub",
-            "hubzoo_version": "0.1.0",
-            "record_digest": "0" * 64,
-            "smoke": smoke_report(passed),
-            "tensorflow_version": "2.21.0",
-        }
-        store.put(handle, archive, manifest)
+        build = BuildFacts(
+            checkpoint_sha256=checkpoint,
+            format="hub",
+            hubzoo_version="0.1.0",
+            record_digest="0" * 64,
+            smoke=smoke_report(passed),
+            tensorflow_version="2.21.0",
+        )
+        store.put(handle, archive, build)
     return root
 
 

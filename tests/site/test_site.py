@@ -41,7 +41,7 @@ def test_building_leaves_the_committed_pages_as_records_render_them(site_dir):
 
 
 def test_synthetic_artifact_is_flagged_with_its_facts(site_dir, store_dir):
-    manifest = open_store(str(store_dir)).get_manifest(SYNTHETIC_HANDLE)
+    manifest = open_store(str(store_dir)).get_manifest(SYNTHETIC_HANDLE).to_json()
     text = visible_text(html_of(site_dir, SYNTHETIC_HANDLE))
     assert "Built from a SYNTHETIC checkpoint" in text
     assert f"sha256: {manifest['sha256']}" in text
@@ -83,7 +83,7 @@ def test_catalog_lists_every_record_with_artifacts(site_dir, store_dir):
     catalog = json.loads((site_dir / "catalog.json").read_text())
     modules = {module["handle"]: module for module in catalog["modules"]}
     assert set(modules) == set(load_registry().records)
-    manifests = {m["handle"]: m for m in open_store(str(store_dir)).list_manifests()}
+    manifests = {m.handle: m.to_json() for m in open_store(str(store_dir)).list_manifests()}
     for handle, module in modules.items():
         artifact = module["artifact"]
         if handle in manifests:

@@ -1,7 +1,9 @@
 """Small module folders and manifests for packaging, store and serving tests (no TensorFlow)."""
 
 from pathlib import Path
+from typing import Any
 
+from hubzoo.manifest import BuildFacts
 from hubzoo.package import PackagedArtifact, package_module
 
 FAKE_MODULE_FILES = {
@@ -29,9 +31,9 @@ def fake_archive(tmp_path: Path, variant: str = "") -> PackagedArtifact:
     return package_module(module, tmp_path / f"module{variant}.tar.gz")
 
 
-def publisher_manifest(**overrides: object) -> dict:
-    """The fields the publish pipeline supplies to `Store.put`."""
-    manifest = {
+def publisher_manifest(**overrides: object) -> BuildFacts:
+    """The build facts the publish pipeline supplies to `Store.put`."""
+    facts: dict[str, Any] = {
         "checkpoint_sha256": "synthetic",
         "format": "hub",
         "hubzoo_version": "0.1.0",
@@ -39,5 +41,5 @@ def publisher_manifest(**overrides: object) -> dict:
         "smoke": {"passed": True, "outputs": {"default": [1, 1024]}},
         "tensorflow_version": "2.21.0",
     }
-    manifest.update(overrides)
-    return manifest
+    facts.update(overrides)
+    return BuildFacts(**facts)

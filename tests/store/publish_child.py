@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
+from hubzoo.manifest import BuildFacts
 from hubzoo.store import Store, open_store
 
 
@@ -24,7 +23,7 @@ def main() -> None:
     job = json.loads(sys.argv[1])
     Store._write_manifest = pause_instead_of_writing_manifest
     store = open_store(job["url"], storage_options=job["storage_options"])
-    store.put(job["handle"], Path(job["archive"]), job["manifest"])
+    store.put(job["handle"], Path(job["archive"]), BuildFacts(**job["manifest"]))
 
 
 if __name__ == "__main__":

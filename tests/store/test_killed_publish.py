@@ -1,5 +1,6 @@
 """A publish killed after uploading its archive but before its manifest leaves no version."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ def test_killed_publish_leaves_no_visible_version_and_the_next_publish_succeeds(
         "storage_options": options,
         "handle": HANDLE,
         "archive": str(killed.path),
-        "manifest": publisher_manifest(),
+        "manifest": dataclasses.asdict(publisher_manifest()),
     }
     child = subprocess.Popen(
         [sys.executable, str(CHILD), json.dumps(job)], stdout=subprocess.PIPE, text=True
@@ -56,7 +57,7 @@ def test_killed_publish_leaves_no_visible_version_and_the_next_publish_succeeds(
     assert store.get_manifest(HANDLE) is None
     result = store.put(HANDLE, rival.path, publisher_manifest())
     assert result.created
-    assert store.get_manifest(HANDLE)["sha256"] == rival.sha256
+    assert store.get_manifest(HANDLE).sha256 == rival.sha256
     with store.open_archive(HANDLE) as archive:
         assert archive.read() == rival.path.read_bytes()
     fs.invalidate_cache()

@@ -183,6 +183,7 @@ def _run_step(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     ) as process:
         output: list[str] = []
+        assert process.stdout is not None, "stdout is a pipe"
         for line in process.stdout:
             output.append(line)
             progress_stream.write(line)

@@ -7,28 +7,34 @@ imported by the stages that need it, not when this module is imported.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubzoo import __version__
+from hubzoo.contract import FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
+from hubzoo.files import staged_dir
+from hubzoo.manifest import SYNTHETIC, BuildFacts
 from hubzoo.package import package_module, unpack_artifact
-from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, REPO_ROOT, SITE_DIR
-from hubzoo.progress import Progress, format_bytes
+from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, SITE_DIR
+from hubzoo.progress import Progress
 from hubzoo.record import Record
 from hubzoo.registry import load_registry
-from hubzoo.store import MODULE_FORMATS, open_store
+from hubzoo.site.build import build_site
+from hubzoo.store import open_store
+from hubzoo.units import format_bytes
 
-FORMATS = MODULE_FORMATS
-SYNTHETIC = "synthetic"
+if TYPE_CHECKING:
+    import numpy as np
+
+    from modules.export.spec import ExportSpec
+
 CHECKPOINT_CACHE = CACHE_DIR / "checkpoints"
 WORK_DIR = CACHE_DIR / "publish"
 
@@ -44,10 +50,11 @@ class PublishOptions:
     dry_run: bool = False  # everything but the upload (and the site rebuild)
     format: str | None = None  # export format; default: the record's
     store_url: str | None = None  # fsspec URL or path; default: the repository's store/
-    device: str = "auto"  # smoke-test device: auto, gpu or cpu
+    device: str = "auto"  # smoke-test device: one of hubzoo.contract.SMOKE_DEVICES
     build_site: bool = True  # rebuild the site from the store's manifests afterwards
     registry_dir: Path = REGISTRY_DIR  # where the records are
     site_dir: Path = SITE_DIR  # where the rebuilt site goes
+    verbose: bool = False  # let TensorFlow's start-up logging through
 
 
 @dataclass
@@ -108,7 +115,7 @@ class Pipeline:
             record = load_registry(options.registry_dir).find(options.query)
             module_format = choose_format(record, options.format, options.dry_run)
         with self.stage("check smoke-test device"):
-            check_device(options.device)
+            check_device(options.device, options.verbose)
         summary = PublishSummary(record.handle, module_format, synthetic=False)
         summary.stage_seconds = self.stage_seconds
         store = None if options.dry_run else open_store(options.store_url)
@@ -140,19 +147,19 @@ class Pipeline:
             with self.stage("upload to store"):
                 import tensorflow as tf
 
-                manifest = {
-                    "format": module_format,
-                    "record_digest": record.digest,
-                    "checkpoint_sha256": checkpoint_sha,
-                    "hubzoo_version": __version__,
-                    "tensorflow_version": tf.__version__,
-                    "smoke": report.to_json(),
-                }
-                result = store.put(record.handle, artifact.path, manifest)
+                build = BuildFacts(
+                    format=module_format,
+                    record_digest=record.digest,
+                    checkpoint_sha256=checkpoint_sha,
+                    hubzoo_version=__version__,
+                    tensorflow_version=tf.__version__,
+                    smoke=report.to_json(),
+                )
+                result = store.put(record.handle, artifact.path, build)
                 summary.store_url, summary.created = result.url, result.created
             if options.build_site:
                 with self.stage("build site"):
-                    build_site(store.url, options.site_dir)
+                    build_site(options.site_dir, store.url, options.registry_dir)
             return summary
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -204,8 +211,14 @@ def choose_format(record: Record, requested: str | None, dry_run: bool) -> str:
     return requested
 
 
-def check_device(device: str) -> None:
-    """Fail before any work when the requested smoke-test device is not there."""
+def check_device(device: str, verbose: bool = False) -> None:
+    """Start TensorFlow (quietly unless `verbose`) and fail before any work when the requested
+    smoke-test device is not there."""
+    if device not in SMOKE_DEVICES:
+        raise HubzooError(f"--device must be one of {', '.join(SMOKE_DEVICES)}, not {device!r}")
+    from modules.runtime import start_tensorflow
+
+    start_tensorflow(verbose)
     from modules.smoke import pick_device
 
     pick_device(device)
@@ -219,30 +232,27 @@ def synthetic_checkpoint(net: str, seed: int) -> Path:
     prefix = folder / "model.ckpt"
     if prefix.with_name("model.ckpt.index").exists():
         return prefix
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{net}-", dir=folder.parent))
-    try:
+    with staged_dir(folder) as staging:
         write_synthetic_checkpoint(net, staging / "model.ckpt", seed)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return prefix
 
 
-def export(record: Record, module_format: str, prefix: Path, work: Path, synthetic: bool):
+def export(
+    record: Record, module_format: str, prefix: Path, work: Path, synthetic: bool
+) -> tuple[ExportSpec, Path]:
     """Export the record's module from the checkpoint at `prefix`; returns (spec, folder)."""
     from modules.checkpoints.reading import read_checkpoint
-    from modules.export.saved_model2 import export_saved_model2
-    from modules.export.tf1_hub import export_tf1_hub
+    from modules.export import format_implementation
     from modules.nets import net_layout
 
     spec = export_spec(record, synthetic)
-    weights = read_checkpoint(prefix, net_layout(spec.net, spec.num_classes)).values
-    writer = export_tf1_hub if module_format == "hub" else export_saved_model2
-    return spec, writer(spec, weights, work / "module")
+    weights: Mapping[str, np.ndarray] = read_checkpoint(
+        prefix, net_layout(spec.net, spec.num_classes)
+    ).values
+    return spec, format_implementation(module_format).export(spec, weights, work / "module")
 
 
-def export_spec(record: Record, synthetic: bool):
+def export_spec(record: Record, synthetic: bool) -> ExportSpec:
     """The exporter's view of a record."""
     from modules.export.spec import ExportSpec
 
@@ -257,15 +267,6 @@ def export_spec(record: Record, synthetic: bool):
         batch_norm_momentum=record.batch_norm_momentum,
         synthetic=synthetic,
     )
-
-
-def build_site(store_url: str, site_dir: Path) -> None:
-    """Rebuild the site, reading artifact facts from the store's manifests."""
-    script = REPO_ROOT / "scripts" / "build_site.py"
-    command = [sys.executable, str(script), "--store", store_url, "--site-dir", str(site_dir)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise HubzooError(f"site build failed:\n{(done.stderr or done.stdout).strip()[-2000:]}")
 
 
 def publish(options: PublishOptions, progress: Progress | None = None) -> PublishSummary:

@@ -1,0 +1,2 @@
+"""Tooling for the project's own tests and benchmarks (not part of the product): the legacy
+tensorflow_hub 0.15 client venv."""
