@@ -1,8 +1,9 @@
 """The README's two commands: `demo` (publish a module, build and serve the site) and `test`.
 
 Runs with nothing but Python 3.11: it creates `.venv/` from requirements.lock when it is missing
-or stale, and the other things the tests need (the legacy tensorflow_hub 0.15 venv, Debian's
-Chromium) when they are missing, then hands over to the project's own commands.
+or stale and installs the project into it (editable), creates the other things the tests need
+(the legacy tensorflow_hub 0.15 venv, Debian's Chromium) when they are missing, then hands over
+to the project's own commands.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 LOCK = REPO / "requirements.lock"
+PROJECT = REPO / "pyproject.toml"
 STAMP = VENV / ".hubzoo-lock-sha256"
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 BROWSER_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
@@ -40,24 +42,35 @@ def run(*command: str | Path, check: bool = True) -> int:
 
 
 def ensure_venv() -> None:
-    """Create or refresh .venv from the pinned lock file; the stamp is written last."""
+    """Create or refresh .venv from the pinned lock file and install the project into it
+    (editable, so scripts import its packages); the stamp is written last."""
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"hubzoo needs Python 3.11; this is {sys.version.split()[0]} ({sys.executable})")
-    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(LOCK.read_bytes() + b"\0" + PROJECT.read_bytes()).hexdigest()
     if VENV_PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     say(f"installing pinned dependencies into {VENV} (a few minutes the first time)")
     if not VENV_PYTHON.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "-r", LOCK)  # fmt: skip
+    pip: list[str | Path] = [
+        VENV_PYTHON,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
+    run(*pip, "-r", LOCK)
+    run(*pip, "--no-deps", "--no-build-isolation", "--editable", REPO)
     STAMP.write_text(wanted + "\n")
 
 
 def ensure_legacy_venv() -> None:
     """The tensorflow-hub 0.15 client venv the parity and snippet tests run."""
     run(
-        VENV_PYTHON, "-c", "from hubzoo.legacy_venv import ensure_legacy_venv; ensure_legacy_venv()"
+        VENV_PYTHON,
+        "-c",
+        "from devtools.legacy_venv import ensure_legacy_venv; ensure_legacy_venv()",
     )
 
 
@@ -79,14 +92,19 @@ def ensure_browser() -> None:
 
 
 def test(pytest_args: list[str]) -> int:
-    """Lint, validate the registry, check docs/ is current, then run the whole test suite."""
+    """Lint, check formatting, types and the import layers, validate the registry, check docs/
+    is current, then run the whole test suite."""
     ensure_venv()
     ensure_legacy_venv()
     ensure_browser()
     scripts = REPO / "scripts"
+    tools = VENV / "bin"
     failures = 0
     for step in (
-        [VENV / "bin" / "ruff", "check", "."],
+        [tools / "ruff", "check", "."],
+        [tools / "ruff", "format", "--check", "."],
+        [tools / "mypy"],
+        [tools / "lint-imports"],
         [VENV_PYTHON, scripts / "validate.py"],
         [VENV_PYTHON, scripts / "build_docs.py", "--check"],
     ):
