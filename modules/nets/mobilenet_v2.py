@@ -131,6 +131,11 @@ class MobilenetV2(NetDefinition):
     ) -> None:
         if depth_multiplier <= 0:
             raise ValueError(f"depth_multiplier must be > 0, not {depth_multiplier}")
+        if not isinstance(finegrain_classification_mode, bool):
+            raise TypeError(
+                "finegrain_classification_mode must be True or False, "
+                f"not {finegrain_classification_mode!r}"
+            )
         self.depth_multiplier = depth_multiplier
         self.finegrain_classification_mode = finegrain_classification_mode
         self.min_depth = min_depth

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from hubzoo.errors import HubzooError
 from modules.checkpoints.reading import read_checkpoint
 from modules.checkpoints.synthetic import synthetic_layout, write_synthetic_checkpoint
 from modules.nets import create_net, net_definition
@@ -58,6 +59,13 @@ def test_finegrain_classification_mode_sets_the_last_conv_as_tf_slim(
 def test_a_width_multiplier_must_be_positive(net_name):
     with pytest.raises(ValueError, match="depth_multiplier must be > 0"):
         net_definition(net_name, depth_multiplier=0)
+
+
+@pytest.mark.parametrize("net_name", ["mobilenet_v2", "mobilenet_v3_small"])
+def test_finegrain_classification_mode_must_be_a_bool(net_name):
+    # scripts/make_checkpoint.py --hparam passes "false" as text, which would read as True.
+    with pytest.raises(HubzooError, match="finegrain_classification_mode must be True or False"):
+        net_definition(net_name, finegrain_classification_mode="false")
 
 
 def test_activations_keep_tf_slim_constants():
