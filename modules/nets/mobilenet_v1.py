@@ -7,11 +7,12 @@ min_depth)`; depthwise layers keep their input's depth. Arg scope (`mobilenet_v1
 weight decay 0.00004 on the conv weights (not the depthwise ones), batch norm with scale (gamma),
 decay 0.9997, epsilon 0.001.
 
-The head: TF-Slim's `mobilenet_v1` pools with a fixed 7x7 window (`AvgPool_1a`, shrunk to the map
-for smaller static inputs) unless `global_pool=True`; both equal the spatial mean at the default
-224x224 and whenever the last map is at most 7x7. This net always takes the spatial mean (as
-`global_pool=True` does), so the head accepts any input size; then dropout (identity at
-inference) and the biased 1x1 conv `Logits/Conv2d_1c_1x1`.
+The head: TF-Slim's `mobilenet_v1` pools with a 7x7 window, VALID (`AvgPool_1a`; shrunk to the
+map when the map's size is known and smaller), unless `global_pool=True`. That is the spatial
+mean at the default 224x224 and for any known map of at most 7x7, and fails otherwise (a map of
+unknown size other than 7x7, or a larger one, which leaves logits that do not squeeze). This net
+always takes the spatial mean (as `global_pool=True` does), so the head accepts any input size;
+then dropout (identity at inference) and the biased 1x1 conv `Logits/Conv2d_1c_1x1`.
 """
 
 from __future__ import annotations
