@@ -1,13 +1,16 @@
 """Images/s of each net at batch 1, 8 and 32 at its default size on the CPU.
 
-Beside them, Keras Applications' InceptionResNetV2 (weights=None, with its classifier) built in
-the same run; the figure is the ratio of our inception_resnet_v2 (with its 1001-class head) to
-it, which should be >= 1. Both run under tf.function. Each figure is the best of `--rounds`
-measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one untimed
-warm-up call per net and batch first), and ours and Keras' are measured in alternation, so load
-from other processes on the machine hits both alike. About 3 minutes on 2 cores.
+Beside a net with a Keras Applications twin (weights=None, with its classifier), the twin is
+built in the same run: InceptionResNetV2, MobileNet (V1), MobileNetV2, MobileNetV3Large and
+MobileNetV3Small (without its preprocessing layer), each at width 1.0; the figure is the ratio
+of ours (with its 1001-class head) to it, which should be >= 1. Both run under tf.function.
+Each figure is the best of `--rounds` measurements (each: repeated calls for at least
+`--seconds`, at least 2 calls; one untimed warm-up call per net and batch first), and ours and
+Keras' are measured in alternation, so load from other processes on the machine hits both alike.
+About 5 minutes on 2 cores; `--nets` picks some nets.
 
-    .venv/bin/python benchmarks/nets_bench.py [--batches 1 8 32] [--seconds 2] [--rounds 2]
+    .venv/bin/python benchmarks/nets_bench.py [--nets NAME ...] [--batches 1 8 32] [--seconds 2]
+        [--rounds 2]
 """
 
 import argparse
@@ -24,10 +27,16 @@ import tensorflow as tf
 from modules.checkpoints.synthetic import synthetic_values
 from modules.nets import create_net, net_names
 
-KERAS_NAME = "keras InceptionResNetV2"
-BASELINE_OF = "inception_resnet_v2"
-
 Runner = Callable[[tf.Tensor], tf.Tensor]
+
+# Our net -> (name of its Keras Applications twin, keyword arguments beyond weights=None).
+KERAS_TWINS = {
+    "inception_resnet_v2": ("InceptionResNetV2", {}),
+    "mobilenet_v1": ("MobileNet", {}),
+    "mobilenet_v2": ("MobileNetV2", {}),
+    "mobilenet_v3_large": ("MobileNetV3Large", {"include_preprocessing": False}),
+    "mobilenet_v3_small": ("MobileNetV3Small", {"include_preprocessing": False}),
+}
 
 
 def our_net(name: str) -> tuple[Runner, int]:
@@ -36,11 +45,18 @@ def our_net(name: str) -> tuple[Runner, int]:
     return tf.function(lambda images: net(images)[0]), net.definition.default_image_size
 
 
-def keras_inception_resnet_v2() -> tuple[Runner, int]:
+def keras_twin(net_name: str, size: int) -> tuple[Runner, int]:
     import keras
 
-    model = keras.applications.InceptionResNetV2(weights=None)
-    return tf.function(lambda images: model(images, training=False)), 299
+    application, arguments = KERAS_TWINS[net_name]
+    model = getattr(keras.applications, application)(
+        weights=None, input_shape=(size, size, 3), **arguments
+    )
+    return tf.function(lambda images: model(images, training=False)), size
+
+
+def keras_label(net_name: str) -> str:
+    return f"keras {KERAS_TWINS[net_name][0]}"
 
 
 def images_per_second(run: Runner, images: tf.Tensor, seconds: float) -> float:
@@ -72,30 +88,30 @@ def best_throughputs(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", nargs="+", choices=net_names(), default=list(net_names()))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="measurements per figure (best)")
     args = parser.parse_args(argv)
 
-    groups = [[name] for name in net_names() if name != BASELINE_OF] + [[BASELINE_OF, KERAS_NAME]]
-    ratios: dict[int, float] = {}
-    for group in groups:
-        runners = {
-            name: keras_inception_resnet_v2() if name == KERAS_NAME else our_net(name)
-            for name in group
-        }
+    ratios: dict[str, dict[int, float]] = {}
+    for name in args.nets:
+        runners = {name: our_net(name)}
+        if name in KERAS_TWINS:
+            runners[keras_label(name)] = keras_twin(name, runners[name][1])
         for batch in args.batches:
             figures = best_throughputs(runners, batch, args.seconds, args.rounds)
-            for name, figure in figures.items():
-                size = runners[name][1]
-                print(f"{name:26s} {size}x{size} batch {batch:3d}: {figure:8.2f} images/s")
-            if KERAS_NAME in figures:
-                ratios[batch] = figures[BASELINE_OF] / figures[KERAS_NAME]
+            for runner, figure in figures.items():
+                size = runners[runner][1]
+                print(f"{runner:26s} {size}x{size} batch {batch:3d}: {figure:8.2f} images/s")
+            if name in KERAS_TWINS:
+                ratios.setdefault(name, {})[batch] = figures[name] / figures[keras_label(name)]
         del runners
 
-    print(f"\nratio {BASELINE_OF} / {KERAS_NAME} (>= 1: ours is no slower):")
-    for batch, ratio in ratios.items():
-        print(f"  batch {batch:3d}: {ratio:.2f}")
+    for name, by_batch in ratios.items():
+        print(f"\nratio {name} / {keras_label(name)} (>= 1: ours is no slower):")
+        for batch, ratio in by_batch.items():
+            print(f"  batch {batch:3d}: {ratio:.2f}")
     return 0
 
 

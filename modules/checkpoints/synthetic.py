@@ -8,6 +8,10 @@ the `checkpoint` state file. A sidecar `<prefix>.synthetic.json` marks the weigh
 Values are deterministic per (seed, variable name) and keep activations finite and varied
 through the whole net, eagerly and with batch statistics: He-scaled weights (gain 1 for layers
 without a ReLU), beta and biases near 0, moving_mean near 0, moving_variance and gamma near 1.
+A depthwise filter is He-scaled over its kh * kw inputs: gain 1 when a pointwise conv follows it
+directly (separable_conv2d), gain 2 when it has a batch norm of its own, which a ReLU-like
+activation follows (the MobileNets' depthwise layers; with gain 1 their 13 to 17 depthwise layers
+shrink the image's signal until the features no longer depend on it).
 """
 
 from __future__ import annotations
@@ -41,8 +45,15 @@ def synthetic_values(net_name: str, seed: int, **hyperparameters: Any) -> dict[s
     """The float32 values `write_synthetic_checkpoint` writes, by variable name."""
     layout = synthetic_layout(net_name, **hyperparameters)
     linear_layers = {name.rsplit("/", 1)[0] for name in layout if name.endswith("/biases")}
+    normalized_layers = {name.split("/BatchNorm/")[0] for name in layout if "/BatchNorm/" in name}
     return {
-        name: _value(name, shape, seed, linear=name.rsplit("/", 1)[0] in linear_layers)
+        name: _value(
+            name,
+            shape,
+            seed,
+            linear=name.rsplit("/", 1)[0] in linear_layers,
+            normalized=name.rsplit("/", 1)[0] in normalized_layers,
+        )
         for name, shape in layout.items()
     }
 
@@ -90,13 +101,17 @@ def _sidecar_path(prefix: Path) -> Path:
     return prefix.with_name(prefix.name + SIDECAR_SUFFIX)
 
 
-def _value(name: str, shape: tuple[int, ...], seed: int, linear: bool) -> np.ndarray:
+def _value(
+    name: str, shape: tuple[int, ...], seed: int, linear: bool, normalized: bool = False
+) -> np.ndarray:
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     kind = name.rsplit("/", 1)[1]
     if kind in ("weights", "depthwise_weights", "pointwise_weights"):
-        # He scaling over the fan-in; a depthwise filter sees kh*kw inputs and has no ReLU.
+        # He scaling over the fan-in; a depthwise filter sees kh*kw inputs, and only one with a
+        # batch norm of its own has a ReLU-like activation after it.
         fan_in = math.prod(shape[:2]) if kind == "depthwise_weights" else math.prod(shape[:-1])
-        gain = 1.0 if linear or kind == "depthwise_weights" else 2.0
+        depthwise_linear = kind == "depthwise_weights" and not normalized
+        gain = 1.0 if linear or depthwise_linear else 2.0
         value = rng.standard_normal(shape) * math.sqrt(gain / fan_in)
     elif kind in ("moving_variance", "gamma"):
         value = rng.uniform(0.8, 1.25, shape)

@@ -12,6 +12,10 @@ variables that already exist, with `tf.nn` ops and TF-Slim's math:
   variance and moves `moving = moving - (moving - batch) * (1 - momentum)` towards the batch
   mean and the Bessel-corrected batch variance, as TF-Slim's fused batch norm does.
 - separable_conv2d (inception_v2's first layer): depthwise then pointwise, biases, ReLU, no batch norm.
+- MobileNets (`conv_with_activation`, `depthwise_conv`, `squeeze_excite`, `add`, `reduce_to_1x1`):
+  SAME padding, an activation named per layer (see `ACTIVATIONS`), and TF-Slim's
+  `separable_conv2d(num_outputs=None, depth_multiplier=1)` for the depthwise convolutions
+  (`depthwise_weights` [kh, kw, C, 1], batch norm, no weight decay under the MobileNet arg scopes).
 """
 
 from __future__ import annotations
@@ -49,6 +53,31 @@ class Channels:
     """What `LayoutPass` knows of an activation: its channel count."""
 
     depth: int
+
+
+ACTIVATIONS = ("relu", "relu6", "hard_swish", "hard_sigmoid", None)
+"""Activation names the MobileNet methods take, with TF-Slim's math (None: linear):
+relu6 = min(max(x, 0), 6); hard_swish = x * relu6(x + 3) * (1/6), in that order, as
+mobilenet_v3.hard_swish; hard_sigmoid = relu6(x + 3) * 0.16667, the constant mobilenet_v3's
+squeeze-excite gate uses (not 1/6)."""
+
+
+def _check_activation(activation: str | None) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; known: {ACTIVATIONS}")
+
+
+def _activate(x: tf.Tensor, activation: str | None) -> tf.Tensor:
+    _check_activation(activation)
+    if activation == "relu":
+        return tf.nn.relu(x)
+    if activation == "relu6":
+        return tf.nn.relu6(x)
+    if activation == "hard_swish":
+        return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+    if activation == "hard_sigmoid":
+        return tf.nn.relu6(x + 3.0) * 0.16667
+    return x
 
 
 def _pair(kernel: int | Sequence[int]) -> tuple[int, int]:
@@ -101,9 +130,10 @@ class LayoutPass(_ScopedPass):
         self._add(layer, "biases", (depth,), regularized=self._arg_scope.regularize_biases)
 
     def _add_batch_norm(self, layer: str, depth: int) -> None:
-        self._add(layer, "BatchNorm/beta", (depth,))
+        # TF-Slim's batch norm creates gamma (when it scales) before beta.
         if self._arg_scope.batch_norm_scale:
             self._add(layer, "BatchNorm/gamma", (depth,))
+        self._add(layer, "BatchNorm/beta", (depth,))
         self._add(layer, "BatchNorm/moving_mean", (depth,), trainable=False)
         self._add(layer, "BatchNorm/moving_variance", (depth,), trainable=False)
 
@@ -169,6 +199,44 @@ class LayoutPass(_ScopedPass):
         return x
 
     def softmax(self, x: Channels) -> Channels:
+        return x
+
+    def conv_with_activation(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        activation: str | None,
+        stride: int = 1,
+        batch_norm: bool = True,
+    ) -> Channels:
+        _check_activation(activation)
+        return self.conv(x, depth, kernel, name, stride, batch_norm=batch_norm)
+
+    def depthwise_conv(
+        self,
+        x: Channels,
+        kernel: int | Sequence[int],
+        name: str,
+        activation: str | None,
+        stride: int = 1,
+    ) -> Channels:
+        _check_activation(activation)
+        self._add(name, "depthwise_weights", (*_pair(kernel), x.depth, 1))
+        self._add_batch_norm(name, x.depth)
+        return Channels(x.depth)
+
+    def squeeze_excite(self, x: Channels, squeeze_depth: int) -> Channels:
+        with self.scope("squeeze_excite"):
+            squeezed = self.conv(x, squeeze_depth, 1, "Conv", batch_norm=False)
+            self.conv(squeezed, x.depth, 1, "Conv_1", batch_norm=False)
+        return x
+
+    def add(self, x: Channels, y: Channels) -> Channels:
+        return x
+
+    def reduce_to_1x1(self, x: Channels, default_size: int = 7) -> Channels:
         return x
 
 
@@ -312,3 +380,69 @@ class ForwardPass(_ScopedPass):
 
     def softmax(self, x: tf.Tensor) -> tf.Tensor:
         return tf.nn.softmax(x)
+
+    def conv_with_activation(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        activation: str | None,
+        stride: int = 1,
+        batch_norm: bool = True,
+    ) -> tf.Tensor:
+        """TF-Slim's conv2d (SAME padding) with batch norm, or biases without it, then
+        `activation` (one of ACTIVATIONS)."""
+        del depth, kernel
+        with tf.name_scope(name):
+            y = tf.nn.conv2d(x, self._get(name, "weights"), stride, "SAME")
+            if batch_norm:
+                y = self._batch_norm(y, name)
+            else:
+                y = tf.nn.bias_add(y, self._get(name, "biases"))
+            return _activate(y, activation)
+
+    def depthwise_conv(
+        self,
+        x: tf.Tensor,
+        kernel: int | Sequence[int],
+        name: str,
+        activation: str | None,
+        stride: int = 1,
+    ) -> tf.Tensor:
+        """TF-Slim's `separable_conv2d(x, None, kernel, depth_multiplier=1, stride=stride)` as the
+        MobileNets use it: one 3x3 (or 5x5) filter per channel, SAME padding, batch norm, then
+        `activation`."""
+        del kernel
+        with tf.name_scope(name):
+            y = tf.nn.depthwise_conv2d(
+                x, self._get(name, "depthwise_weights"), [1, stride, stride, 1], "SAME"
+            )
+            return _activate(self._batch_norm(y, name), activation)
+
+    def squeeze_excite(self, x: tf.Tensor, squeeze_depth: int) -> tf.Tensor:
+        """mobilenet_v3's squeeze-excite (conv_blocks.squeeze_excite with squeeze_factor 4, ReLU
+        inside, hard-sigmoid gate): x * gate, the gate from the spatial mean of x through the
+        biased 1x1 convs "squeeze_excite/Conv" (squeeze_depth, ReLU) and
+        "squeeze_excite/Conv_1" (x's depth, hard_sigmoid)."""
+        with self.scope("squeeze_excite"):
+            pooled = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+            squeezed = self.conv_with_activation(
+                pooled, squeeze_depth, 1, "Conv", "relu", batch_norm=False
+            )
+            gate = self.conv_with_activation(
+                squeezed, self.depth(x), 1, "Conv_1", "hard_sigmoid", batch_norm=False
+            )
+            return x * gate
+
+    def add(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """An unscaled residual connection, without activation."""
+        return x + y
+
+    def reduce_to_1x1(self, x: tf.Tensor, default_size: int = 7) -> tf.Tensor:
+        """mobilenet_v3's `reduce_to_1x1`: an average pool, stride 1, VALID padding, whose window
+        is the whole map when its static height and width are known and equal, else
+        default_size x default_size (so a map of unknown size must be at least that large)."""
+        height, width = x.shape[1], x.shape[2]
+        size = height if height is not None and height == width else default_size
+        return tf.nn.avg_pool2d(x, size, 1, "VALID")

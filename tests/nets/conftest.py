@@ -16,6 +16,20 @@ from tests.nets.helpers import SEED
 LAYOUT_FILES = sorted((Path(__file__).parent / "data").glob("slim_*layouts*.json"))
 
 
+def layout_section(section: str) -> dict:
+    """One top-level section merged over every layout file that has it: "nets", or a family's
+    "variants" (key -> {"net", "hyperparameters"} for layouts of non-default hyperparameters),
+    "heads" (key -> the classifier's variables) and "regularized" (key -> weight-decayed names)."""
+    merged: dict = {}
+    for path in LAYOUT_FILES:
+        entries = json.loads(path.read_text()).get(section, {})
+        assert not merged.keys() & entries.keys(), (
+            f"{path.name} repeats {merged.keys() & entries.keys()}"
+        )
+        merged.update(entries)
+    return merged
+
+
 @pytest.fixture(scope="session")
 def reference_layouts() -> dict:
     """The TF-Slim layouts read off the reference implementations, by net (or variant) name."""

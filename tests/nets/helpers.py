@@ -10,6 +10,11 @@ ALTERNATE_SIZES = {
     "inception_v1": (320, 10),
     "inception_v2": (320, 10),
     "inception_resnet_v2": (353, 9),
+    "mobilenet_v1": (193, 7),
+    "mobilenet_v2": (161, 6),
+    # The V3 feature extractor ends with an average pool over the whole (square) map.
+    "mobilenet_v3_large": (257, 1),
+    "mobilenet_v3_small": (97, 1),
 }
 
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from hubzoo.errors import HubzooError
 from modules.nets import create_net, net_definition, net_layout, net_names
+from tests.nets.conftest import layout_section
 
 HEADS = {
     "inception_v1": {
@@ -25,6 +26,14 @@ HEADS = {
         "InceptionResnetV2/Logits/Logits/biases": (1001,),
     },
 }
+# Families whose layout files list their heads (read off the reference with the layouts).
+HEADS.update(
+    {
+        key: {name: tuple(shape) for name, shape in head.items()}
+        for key, head in layout_section("heads").items()
+    }
+)
+VARIANTS = layout_section("variants")
 
 
 @pytest.mark.parametrize("net_name", net_names())
@@ -40,6 +49,40 @@ def test_feature_extractor_variables_match_reference_exactly(net_name, reference
     trainable = sum(math.prod(v.shape) for v in net.variables_by_name().values() if v.trainable)
     assert trainable == reference["trainable_values"]
     assert net.definition.num_features == reference["final_end_point_shape_at_default_size"][-1]
+
+
+@pytest.mark.parametrize("key", sorted(VARIANTS))
+def test_variant_variables_head_and_weight_decay_match_reference_exactly(key, reference_layouts):
+    """Every variant a layout file lists (non-default hyperparameters), checked as exactly as
+    the default nets: names, shapes and creation order, value counts, features, head, and the
+    variables the arg scope's weight decay applies to."""
+    variant = VARIANTS[key]
+    reference = reference_layouts[key]
+    definition = net_definition(variant["net"], **variant["hyperparameters"])
+    specs = definition.variable_specs()
+    with_head = definition.variable_specs(1001)
+
+    layout = [(spec.name, spec.shape) for spec in specs]
+    assert layout == [(name, tuple(shape)) for name, shape in reference["variables"].items()]
+    assert sum(math.prod(shape) for _, shape in layout) == reference["num_values"]
+    trainable = sum(math.prod(spec.shape) for spec in specs if spec.trainable)
+    assert trainable == reference["trainable_values"]
+    assert definition.num_features == reference["final_end_point_shape_at_default_size"][-1]
+    head = {spec.name: spec.shape for spec in with_head[len(specs) :]}
+    assert head == HEADS[key]
+    regularized = [spec.name for spec in with_head if spec.regularized]
+    expected_regularized = layout_section("regularized").get(key)
+    if expected_regularized is not None:
+        assert regularized == expected_regularized
+
+
+@pytest.mark.parametrize(
+    "net_name", [name for name in net_names() if name in layout_section("regularized")]
+)
+def test_weight_decay_applies_to_the_variables_the_reference_regularizes(net_name):
+    with_head = net_definition(net_name).variable_specs(1001)
+    regularized = [spec.name for spec in with_head if spec.regularized]
+    assert regularized == layout_section("regularized")[net_name]
 
 
 @pytest.mark.parametrize("net_name", net_names())
@@ -71,7 +114,7 @@ def test_unknown_net_name_lists_the_known_ones():
 
 @pytest.mark.parametrize(
     ("net_name", "regularized_biases"),
-    [("inception_v1", False), ("inception_resnet_v2", True)],
+    [("inception_v1", False), ("inception_resnet_v2", True), ("mobilenet_v3_small", False)],
 )
 def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_biases):
     net = create_net(net_name, 1001)
@@ -88,7 +131,7 @@ def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_
     losses = net.regularization_losses()
 
     weight_decay = net.definition.arg_scope.weight_decay
-    assert weight_decay == 0.00004  # TF-Slim's inception arg scopes
+    assert weight_decay == 0.00004  # TF-Slim's inception and mobilenet arg scopes
     expected = sum(weight_decay * 0.5 * float(np.sum(values[name] ** 2)) for name in regularized)
     assert len(losses) == len(regularized)
     assert float(tf.add_n(losses)) == pytest.approx(expected, rel=1e-5)
