@@ -146,7 +146,7 @@ class MobilenetV2(NetDefinition):
         return make_divisible(depth * self.depth_multiplier, self.divisible_by, self.min_depth)
 
     def _last_conv_depth(self) -> int:
-        depth = _LAST_CONV
+        depth: float = _LAST_CONV
         if self.finegrain_classification_mode and self.depth_multiplier < 1:
             depth = depth / self.depth_multiplier  # TF-Slim divides, then multiplies back
         return self._depth(depth)

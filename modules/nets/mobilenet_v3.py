@@ -106,12 +106,12 @@ class _MobilenetV3(NetDefinition):
         for index, (kernel, expansion, depth, stride, activation, excite) in enumerate(self.blocks):
             expansion_size = make_divisible(ops.depth(net) * expansion, 8)
             inner_depth = max(expansion_size, ops.depth(net))  # the block expands only upwards
-            layer = f"layer_{index + 2}"
+            block_end_point = f"layer_{index + 2}"
             net = expanded_conv(
                 ops,
                 net,
                 numbered("expanded_conv", index),
-                layer,
+                block_end_point,
                 end_points,
                 expansion_size=expansion_size,
                 depth=self._depth(depth),
@@ -122,7 +122,7 @@ class _MobilenetV3(NetDefinition):
                     make_divisible(inner_depth / _SQUEEZE_FACTOR, 8) if excite else None
                 ),
             )
-            end_points[layer] = net
+            end_points[block_end_point] = net
         layer = len(self.blocks) + 2
         net = end_points.add(
             f"layer_{layer}",
