@@ -301,7 +301,7 @@ def _download(
                 )
             label = f"download {urllib.parse.urlparse(url).path.rsplit('/', 1)[-1] or url}"
             with (
-                writing(str(target)),
+                writing(f"{target} (downloading {url})"),
                 staged_file(target) as part,
                 open(part, "wb") as out,
                 progress.bar(total, label) as bar,

@@ -3,12 +3,16 @@ every failure, nothing but what the limits allow ever written."""
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 import stat
 import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hubzoo.errors import HubzooError
 from hubzoo.files import ArchiveLimits, extract_archive, staged_dir, writing
@@ -207,3 +211,43 @@ def test_writing_turns_an_os_error_into_one_line():
         open("/dev/full", "wb", buffering=0) as full,
     ):
         full.write(b"x")
+
+
+def _pax_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in {"d/a.index": b"x" * 700, "d/b": b"y" * 10, "c": b""}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        folder = tarfile.TarInfo("folder")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+    return buffer.getvalue()
+
+
+PAX_TAR = _pax_tar()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(0, len(PAX_TAR) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    ),
+    keep=st.integers(0, len(PAX_TAR)),
+)
+def test_a_damaged_archive_extracts_or_is_one_line_and_leaves_nothing(tmp_path, changes, keep):
+    data = bytearray(PAX_TAR)
+    for position, value in changes:
+        data[position] = value
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(bytes(data[:keep]))
+    try:
+        with staged_dir(tmp_path / "out") as work:
+            extract_archive(archive, work, ORIGIN, LIMITS, mode="r:")
+    except HubzooError as error:
+        assert "\n" not in str(error)
+        assert listing(tmp_path) == ["a.tar"]
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)

@@ -205,7 +205,8 @@ def test_a_full_disk_while_downloading_is_one_line_naming_the_file(
         fetch_checkpoint(CheckpointSource(url, "model.ckpt", sha256(tarball)), cache, QUIET)
 
     assert str(raised.value) == (
-        f"cannot write {cache / sha256(tarball)}.tar.gz: No space left on device"
+        f"cannot write {cache / sha256(tarball)}.tar.gz (downloading {url}): "
+        "No space left on device"
     )
     assert listing(cache) == []
 
