@@ -3,6 +3,10 @@
 The archive holds only what a SavedModel or a TF1 Hub module may hold (`ALLOWED_MODULE_FILES`).
 Members are sorted, with fixed mtimes, owners and modes, inside a gzip stream with a fixed
 header, so the same files always give the same sha256.
+
+Unpacking goes through `hubzoo.files.extract_archive`, within `MAX_UNPACKED_BYTES` and
+`MAX_MEMBERS` unless told otherwise: a module holds the feature-extractor weights of a TF-Slim
+checkpoint (the largest, VGG-19's, about 575 MB) and a few graph and asset files.
 """
 
 from __future__ import annotations
@@ -10,13 +14,19 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from hubzoo.errors import HubzooError
-from hubzoo.files import HashingWriter, checked_member_name, staged_file
+from hubzoo.files import (
+    ArchiveLimits,
+    HashingWriter,
+    extract_archive,
+    staged_dir,
+    staged_file,
+    writing,
+)
 
 ALLOWED_MODULE_FILES = (
     "saved_model.pb",
@@ -40,7 +50,11 @@ _GRAPH_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 _MTIME = 0
 _GZIP_LEVEL = 6
-_CHUNK = 1 << 20
+
+MAX_UNPACKED_BYTES = 1 << 30
+"""Most bytes one module archive may unpack to."""
+MAX_MEMBERS = 1000
+"""Most members (files and folders) one module archive may hold."""
 
 
 @dataclass(frozen=True)
@@ -75,41 +89,28 @@ def package_module(module_dir: Path, out_file: Path) -> PackagedArtifact:
     return PackagedArtifact(path=out_file, sha256=hashing.sha256.hexdigest(), bytes=hashing.size)
 
 
-def unpack_artifact(archive: Path, dest: Path) -> Path:
+def unpack_artifact(
+    archive: Path,
+    dest: Path,
+    *,
+    max_bytes: int = MAX_UNPACKED_BYTES,
+    max_members: int = MAX_MEMBERS,
+) -> Path:
     """Extract a module archive into `dest` (absent or empty) and return the module folder.
 
-    Only regular files and folders at allowed module paths are accepted: absolute names, `..`,
-    links, devices and unexpected files raise HubzooError. Nothing is written outside `dest`.
+    Only regular files and folders at allowed module paths are accepted, within `max_bytes` and
+    `max_members`: absolute names, `..`, links, devices, sparse files, unexpected files, a limit
+    hit or a write error (a full disk) raise HubzooError. `dest` appears only once complete;
+    on any failure it is left as it was, and nothing is written outside it.
     """
+    archive = Path(archive)
     dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise HubzooError(f"cannot unpack into {dest}: it exists and is not an empty folder")
-    dest.mkdir(parents=True, exist_ok=True)
-    seen: set[str] = set()
-    try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                name = _checked_member_name(member, archive)
-                if not name:
-                    continue
-                if name in seen:
-                    raise HubzooError(f"{archive}: member {name!r} appears twice")
-                seen.add(name)
-                target = dest.joinpath(*name.split("/"))
-                if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = tar.extractfile(member)
-                assert source is not None, "a regular member always has a file object"
-                with source, open(target, "xb") as out:
-                    shutil.copyfileobj(source, out, _CHUNK)
-    except (tarfile.TarError, EOFError, OSError) as error:
-        if isinstance(error, FileNotFoundError) and not Path(archive).exists():
-            raise HubzooError(f"archive {archive} does not exist") from error
-        raise HubzooError(f"{archive} is not a readable module archive: {error}") from error
-    if not any(name in seen for name in _GRAPH_FILES):
-        raise HubzooError(f"{archive} holds no saved_model.pb or saved_model.pbtxt")
+    limits = ArchiveLimits(max_bytes=max_bytes, max_members=max_members)
+    origin = f"module archive {archive}"
+    with writing(str(dest)), staged_dir(dest, suffix=".unpacking") as work:
+        names = extract_archive(archive, work, origin, limits, mode="r:gz", refuse=_foreign_member)
+        if not any(name in names for name in _GRAPH_FILES):
+            raise HubzooError(f"{archive} holds no saved_model.pb or saved_model.pbtxt")
     return dest
 
 
@@ -157,14 +158,10 @@ def _add_member(tar: tarfile.TarFile, module_dir: Path, name: str, is_dir: bool)
         tar.addfile(info, source)
 
 
-def _checked_member_name(member: tarfile.TarInfo, archive: Path) -> str:
-    """The member's normalised name ("" for the top folder); HubzooError if it is unsafe
-    (`hubzoo.files.checked_member_name`) or no file a module may hold."""
-    name = checked_member_name(member, f"archive {archive}")
+def _foreign_member(member: tarfile.TarInfo, name: str) -> str | None:
+    """Why an archive member is refused: it is at no path a module may hold; None if allowed."""
     if member.isdir():
         allowed = not name or _ALLOWED_DIR.fullmatch(name) is not None
     else:
         allowed = _ALLOWED_FILE.fullmatch(name) is not None
-    if not allowed:
-        raise HubzooError(f"{archive}: member {member.name!r} is not a module file")
-    return name
+    return None if allowed else "is not a module file"

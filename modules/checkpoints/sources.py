@@ -16,33 +16,60 @@ Cache layout under `cache_dir`::
     .<name>.*.extracting  an extraction in progress; renamed into place only once complete
 
 A cache hit on a known sha256 touches no network; one on an unknown sha256 re-hashes the kept
-download to report its digest.
+download to report its digest. A fetch that fails leaves nothing of its own in the cache.
+
+Limits (each a keyword argument of `fetch_checkpoint` and `resolve_checkpoint`, with the module
+default below): a download may take `max_download_seconds` in all, headers included, wait
+`timeout` for any one read, and bring `max_download_bytes`; an extraction may write
+`max_extracted_bytes` in `max_members` members. The defaults leave room for the largest TF-Slim
+checkpoint tarball: the slim README's biggest nets are VGG-16 and VGG-19 (138.4 and 143.7
+million float32 weights: about 553 and 575 MB of checkpoint, and a tarball barely smaller, as
+weights hardly compress); NASNet-A and PNASNet-5 large hold about 89 and 86 million, the zoo's
+own inception_resnet_v2 56 million. 1 GiB is nearly twice the largest and far short of what a
+gzip bomb or an endless body would fill a disk with; 30 minutes fetch 1 GiB at 600 KB/s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
-import gzip
 import hashlib
 import http.client
-import lzma
 import os
 import re
 import shutil
-import tarfile
+import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from types import TracebackType
+from typing import Any, Literal
 
 from hubzoo.errors import HubzooError
-from hubzoo.files import checked_member_name, sha256_of_file, staged_dir, staged_file
+from hubzoo.files import (
+    ArchiveLimits,
+    extract_archive,
+    sha256_of_file,
+    staged_dir,
+    staged_file,
+    writing,
+)
 from hubzoo.progress import Progress
+from hubzoo.units import format_bytes
 
 DEFAULT_TIMEOUT_S = 30.0
+"""Longest wait for the server to connect or to send anything."""
+DEFAULT_MAX_DOWNLOAD_SECONDS = 1800.0
+"""Longest a whole download may take, however the server trickles its bytes."""
+DEFAULT_MAX_DOWNLOAD_BYTES = 1 << 30
+"""Largest tarball downloaded."""
+DEFAULT_MAX_EXTRACTED_BYTES = 1 << 30
+"""Most bytes one tarball may extract to."""
+DEFAULT_MAX_MEMBERS = 1000
+"""Most members (files and folders) one tarball may hold; TF-Slim's hold at most a handful."""
 URL_SCHEMES = ("http://", "https://", "file://")
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CHUNK_BYTES = 1 << 20
@@ -65,6 +92,13 @@ class CheckpointSource:
 
 
 @dataclass(frozen=True)
+class _DownloadLimits:
+    timeout: float
+    max_seconds: float
+    max_bytes: int
+
+
+@dataclass(frozen=True)
 class FetchedCheckpoint:
     """A checkpoint ready for `tf.train.load_checkpoint(prefix)`.
 
@@ -82,11 +116,17 @@ def fetch_checkpoint(
     cache_dir: Path,
     progress: Progress | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    *,
+    max_download_seconds: float = DEFAULT_MAX_DOWNLOAD_SECONDS,
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES,
+    max_members: int = DEFAULT_MAX_MEMBERS,
 ) -> FetchedCheckpoint:
     """Download `source` into `cache_dir` (unless cached), verify, extract, locate its member.
 
-    `progress` defaults to a reporter on stderr. Raises HubzooError when the URL cannot be
-    reached, the sha256 does not match, the tarball is corrupt or unsafe, or the member is absent.
+    `progress` defaults to a reporter on stderr; the limits are the module's (see its docstring).
+    Raises HubzooError when the URL cannot be reached, a limit is hit, the sha256 does not match,
+    the tarball is corrupt or unsafe, the member is absent, or the cache cannot be written.
     """
     return _fetch_url(
         source.url,
@@ -94,7 +134,8 @@ def fetch_checkpoint(
         source.member,
         source.sha256,
         progress or Progress(),
-        timeout,
+        _download_limits(timeout, max_download_seconds, max_download_bytes),
+        _archive_limits(max_extracted_bytes, max_members),
     )
 
 
@@ -105,6 +146,11 @@ def resolve_checkpoint(
     sha256: str | None = None,
     progress: Progress | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    *,
+    max_download_seconds: float = DEFAULT_MAX_DOWNLOAD_SECONDS,
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES,
+    max_members: int = DEFAULT_MAX_MEMBERS,
 ) -> FetchedCheckpoint:
     """Resolve a user's `--checkpoint` value to a checkpoint on disk.
 
@@ -112,20 +158,25 @@ def resolve_checkpoint(
     a `.tar.gz`/`.tgz`/`.tar` file, or an http(s):// or file:// URL of a tarball. `member`
     picks a checkpoint inside a tarball or folder (needed only when it holds several).
     `sha256`, when given, is the expected digest of the tarball, or for a prefix or folder, the
-    expected `checkpoint_digest`. Local files are never modified or deleted.
+    expected `checkpoint_digest`. Local files are never modified or deleted. The limits are
+    those of `fetch_checkpoint`; a local tarball is held to the extraction limits.
     """
     progress = progress or Progress()
+    download = _download_limits(timeout, max_download_seconds, max_download_bytes)
+    extraction = _archive_limits(max_extracted_bytes, max_members)
     if "://" in location:
         if not location.startswith(URL_SCHEMES):
             raise HubzooError(
                 f"unsupported checkpoint URL {location}: use http://, https:// or file://"
             )
-        return _fetch_url(location, Path(cache_dir).absolute(), member, sha256, progress, timeout)
+        cache = Path(cache_dir).absolute()
+        return _fetch_url(location, cache, member, sha256, progress, download, extraction)
     path = Path(location).expanduser().absolute()
     if path.name.endswith(".index") and path.is_file():
         path = path.with_name(path.name.removesuffix(".index"))
     if path.is_file() and path.name.endswith(TARBALL_SUFFIXES):
-        return _resolve_local_tarball(path, Path(cache_dir).absolute(), member, sha256, progress)
+        cache = Path(cache_dir).absolute()
+        return _resolve_local_tarball(path, cache, member, sha256, progress, extraction)
     if path.is_dir():
         prefix = _locate(path, member, str(path), recursive=False)
     elif _checkpoint_files(path) is not None:
@@ -167,108 +218,257 @@ def _fetch_url(
     member: str | None,
     sha256: str | None,
     progress: Progress,
-    timeout: float,
+    download: _DownloadLimits,
+    extraction: ArchiveLimits,
 ) -> FetchedCheckpoint:
     expected = _normalise_sha256(sha256)
     key = expected or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    with writing(f"the checkpoint cache {cache_dir}"):
+        cache_dir.mkdir(parents=True, exist_ok=True)
     archive = cache_dir / (key + _archive_suffix(url))
     extracted = cache_dir / key
     if expected is not None and extracted.is_dir():
         return FetchedCheckpoint(_locate(extracted, member, url, recursive=True), expected, True)
-    if archive.is_file():
-        digest = expected or _sha256_hex(archive)
-    else:
-        digest = _download(url, archive, expected, progress, timeout)
-        _remove_tree(extracted)
-    if expected is None:
-        progress.note(
-            f"no sha256 is known for {url}, so it was not verified; its sha256 is {digest}"
-        )
-    if not extracted.is_dir():
-        try:
-            _extract_tarball(archive, extracted, url, progress)
-        except HubzooError:
-            archive.unlink(missing_ok=True)
-            raise
-    prefix = _locate(extracted, member, url, recursive=True)
+    fresh: list[Path] = []  # what this call puts in the cache, removed again if it fails
+    try:
+        if archive.is_file():
+            digest = expected or _sha256_hex(archive)
+        else:
+            digest = _download(url, archive, expected, progress, download)
+            fresh.append(archive)
+            _remove(extracted)
+        if expected is None:
+            progress.note(
+                f"no sha256 is known for {url}, so it was not verified; its sha256 is {digest}"
+            )
+        if not extracted.is_dir():
+            fresh += [archive, extracted]  # a kept tarball that fails to extract is no use either
+            _extract_tarball(archive, extracted, url, progress, extraction)
+        prefix = _locate(extracted, member, url, recursive=True)
+    except BaseException:
+        for path in fresh:
+            _remove(path)
+        raise
     return FetchedCheckpoint(prefix, digest, expected is not None)
 
 
 def _resolve_local_tarball(
-    path: Path, cache_dir: Path, member: str | None, sha256: str | None, progress: Progress
+    path: Path,
+    cache_dir: Path,
+    member: str | None,
+    sha256: str | None,
+    progress: Progress,
+    extraction: ArchiveLimits,
 ) -> FetchedCheckpoint:
     expected = _normalise_sha256(sha256)
     digest = _sha256_hex(path)
     if expected is not None and digest != expected:
         raise HubzooError(f"sha256 mismatch for {path}: expected {expected}, got {digest}")
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    with writing(f"the checkpoint cache {cache_dir}"):
+        cache_dir.mkdir(parents=True, exist_ok=True)
     extracted = cache_dir / digest
-    if not extracted.is_dir():
-        _extract_tarball(path, extracted, str(path), progress)
-    prefix = _locate(extracted, member, str(path), recursive=True)
+    fresh = not extracted.is_dir()
+    if fresh:
+        _extract_tarball(path, extracted, str(path), progress, extraction)
+    try:
+        prefix = _locate(extracted, member, str(path), recursive=True)
+    except BaseException:
+        if fresh:
+            _remove(extracted)
+        raise
     return FetchedCheckpoint(prefix, digest, expected is not None)
 
 
 def _download(
-    url: str, target: Path, expected: str | None, progress: Progress, timeout: float
+    url: str, target: Path, expected: str | None, progress: Progress, limits: _DownloadLimits
 ) -> str:
-    """Stream `url` into a temporary file beside `target`; rename it there once verified."""
-    try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        raise _unreachable(url, f"HTTP {error.code} {error.reason}") from None
-    except urllib.error.URLError as error:
-        raise _unreachable(url, str(error.reason)) from None
-    except (OSError, ValueError) as error:
-        raise _unreachable(url, str(error) or type(error).__name__) from None
-    length = response.headers.get("Content-Length")
-    total = int(length) if length and length.isdigit() else None
-    label = f"download {urllib.parse.urlparse(url).path.rsplit('/', 1)[-1] or url}"
+    """Stream `url` into a temporary file beside `target`; rename it there once verified.
+
+    The whole download, headers included, ends after `limits.max_seconds` (a `_Deadline` shuts
+    its sockets down) and after `limits.max_bytes`, whatever the server declares or sends.
+    """
     hasher = hashlib.sha256()
-    with staged_file(target) as part:
-        with response, open(part, "wb") as out, progress.bar(total, label) as bar:
-            try:
-                while chunk := response.read(CHUNK_BYTES):
+    with _Deadline(limits.max_seconds) as deadline:
+        response = _open(url, limits.timeout, deadline)
+        with response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if total is not None and total > limits.max_bytes:
+                raise _unreachable(
+                    url,
+                    f"it is {format_bytes(total)}, more than the {format_bytes(limits.max_bytes)}"
+                    " download limit",
+                )
+            label = f"download {urllib.parse.urlparse(url).path.rsplit('/', 1)[-1] or url}"
+            with (
+                writing(f"{target} (downloading {url})"),
+                staged_file(target) as part,
+                open(part, "wb") as out,
+                progress.bar(total, label) as bar,
+            ):
+                while chunk := _read_chunk(response, url, deadline):
+                    if bar.done + len(chunk) > limits.max_bytes:
+                        raise _unreachable(
+                            url,
+                            f"it sent more than the {format_bytes(limits.max_bytes)} download "
+                            "limit",
+                        )
                     hasher.update(chunk)
                     out.write(chunk)
                     bar.update(len(chunk))
-            except (OSError, http.client.HTTPException) as error:
-                raise _unreachable(url, f"download interrupted: {error}") from None
-        if total is not None and bar.done < total:
-            raise _unreachable(url, f"download ended after {bar.done} of {total} bytes")
-        digest = hasher.hexdigest()
-        if expected is not None and digest != expected:
-            raise HubzooError(
-                f"sha256 mismatch for {url}: expected {expected}, got {digest}; "
-                "the download was not kept"
-            )
+                if deadline.expired:
+                    raise _too_slow(url, deadline, bar.done)
+                if total is not None and bar.done < total:
+                    raise _unreachable(url, f"download ended after {bar.done} of {total} bytes")
+                digest = hasher.hexdigest()
+                if expected is not None and digest != expected:
+                    raise HubzooError(
+                        f"sha256 mismatch for {url}: expected {expected}, got {digest}; "
+                        "the download was not kept"
+                    )
     return digest
+
+
+def _open(url: str, timeout: float, deadline: _Deadline) -> Any:
+    """The response to GET `url`, its connections watched by `deadline`."""
+    opener = urllib.request.build_opener(
+        _WatchedHTTPHandler(deadline), _WatchedHTTPSHandler(deadline)
+    )
+    try:
+        return opener.open(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()
+        raise _unreachable(url, f"HTTP {error.code} {error.reason}") from None
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if deadline.expired:
+            raise _too_slow(url, deadline, 0) from None
+        reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        raise _unreachable(url, str(reason) or type(error).__name__) from None
+
+
+def _read_chunk(response: Any, url: str, deadline: _Deadline) -> bytes:
+    """The next chunk of the body; b"" at its end, or once the deadline has cut it."""
+    try:
+        chunk: bytes = response.read(CHUNK_BYTES)
+    except (OSError, http.client.HTTPException) as error:
+        if deadline.expired:
+            return b""
+        raise _unreachable(url, f"download interrupted: {error}") from None
+    return chunk
 
 
 def _unreachable(url: str, reason: str) -> HubzooError:
     return HubzooError(f"cannot fetch checkpoint {url}: {reason}. {LOCAL_CHECKPOINT_HINT}")
 
 
-def _extract_tarball(archive: Path, target: Path, origin: str, progress: Progress) -> None:
-    """Extract the regular files and folders of `archive` into `target`, refusing anything else
-    (`hubzoo.files.checked_member_name`); `target` appears only once extraction is complete."""
+def _too_slow(url: str, deadline: _Deadline, received: int) -> HubzooError:
+    return _unreachable(
+        url,
+        f"the download took longer than its limit of {deadline.seconds:g} s "
+        f"({format_bytes(received)} received)",
+    )
+
+
+class _Deadline:
+    """Ends a download `seconds` after it starts, whatever the server does: when the time is up
+    it shuts down every socket the download opened, which wakes any read blocked on one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the time is up (at once if it is up already)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing left to wake
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket its download's `_Deadline` watches from the moment it
+    connects (for HTTPS, before the TLS handshake)."""
+
+    deadline: _Deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection, _WatchedHTTPConnection):
+    """HTTPS over a watched connection: HTTPSConnection.connect calls the watched one first."""
+
+
+class _Watching(urllib.request.AbstractHTTPHandler):
+    """Opens its connections as watched ones."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(
+        self, http_class: Any, req: urllib.request.Request, **http_conn_args: Any
+    ) -> http.client.HTTPResponse:
+        watched = {
+            http.client.HTTPSConnection: _WatchedHTTPSConnection,
+            http.client.HTTPConnection: _WatchedHTTPConnection,
+        }[http_class]
+
+        def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+            made = watched(*args, **kwargs)
+            made.deadline = self.deadline
+            return made
+
+        return super().do_open(connection, req, **http_conn_args)
+
+
+class _WatchedHTTPHandler(_Watching, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPSHandler(_Watching, urllib.request.HTTPSHandler):
+    pass
+
+
+def _extract_tarball(
+    archive: Path, target: Path, origin: str, progress: Progress, limits: ArchiveLimits
+) -> None:
+    """Extract the regular files and folders of `archive` into `target` within `limits`
+    (`hubzoo.files.extract_archive`); `target` appears only once extraction is complete."""
     with (
+        writing(str(target)),
         staged_dir(target, suffix=".extracting") as work,
         progress.stage(f"extract {archive.name}"),
     ):
-        try:
-            with tarfile.open(archive, _read_mode(archive)) as tar:
-                for member in tar:
-                    checked_member_name(member, f"tarball {origin}")
-                    tar.extract(member, work, filter="data")
-        except tarfile.FilterError as error:
-            raise HubzooError(f"unsafe member in tarball {origin}: {error}") from None
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise HubzooError(
-                f"corrupt tarball {origin}: {reason} (truncated, damaged or not a tar archive)"
-            ) from None
+        extract_archive(archive, work, f"tarball {origin}", limits, _read_mode(archive))
 
 
 def _read_mode(archive: Path) -> Literal["r:gz", "r:", "r:*"]:
@@ -388,6 +588,26 @@ def _archive_suffix(url: str) -> str:
     return next((suffix for suffix in TARBALL_SUFFIXES if path.endswith(suffix)), ".tarball")
 
 
-def _remove_tree(path: Path) -> None:
+def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _download_limits(timeout: float, max_seconds: float, max_bytes: int) -> _DownloadLimits:
+    _require_positive("the read timeout", timeout)
+    _require_positive("the download time limit", max_seconds)
+    _require_positive("the download size limit", max_bytes)
+    return _DownloadLimits(timeout, max_seconds, max_bytes)
+
+
+def _archive_limits(max_bytes: int, max_members: int) -> ArchiveLimits:
+    _require_positive("the extracted size limit", max_bytes)
+    _require_positive("the member limit", max_members)
+    return ArchiveLimits(max_bytes, max_members)
+
+
+def _require_positive(what: str, value: float) -> None:
+    if not value > 0:
+        raise HubzooError(f"{what} must be a positive number, not {value}")

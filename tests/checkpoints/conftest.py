@@ -1,8 +1,10 @@
-"""Fixtures for checkpoint-source tests: a real HTTP server on loopback and small real tarballs."""
+"""Fixtures for checkpoint-source tests: a real HTTP server on loopback (well-behaved and
+hostile routes) and small real tarballs."""
 
 from __future__ import annotations
 
 import io
+import select
 import socket
 import tarfile
 import threading
@@ -17,6 +19,10 @@ import pytest
 
 # A TensorFlow table file (checkpoint .index, single-file checkpoint) ends in this 48-byte footer.
 TABLE_FOOTER = bytes(40) + (0xDB4775248B80FB57).to_bytes(8, "little")
+# How long and how much a hostile route sends if its client never leaves, and its pace.
+HOSTILE_ROUTE_S = 60.0
+HOSTILE_ROUTE_BYTES = 64 << 20
+TRICKLE_INTERVAL_S = 0.05
 
 
 def write_fake_checkpoint(prefix: Path, payload: bytes = b"weights", shards: int = 1) -> Path:
@@ -83,6 +89,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"only a little")
             self.close_connection = True
+        elif self.path.startswith("/trickle/"):  # one byte at a time, never all of them
+            self._start_body(length=1_000_000)
+            self._keep_writing(b"x", TRICKLE_INTERVAL_S)
+        elif self.path.startswith("/stall/"):  # headers, then silence
+            self._start_body(length=1_000)
+            select.select([self.connection], [], [], HOSTILE_ROUTE_S)
+        elif self.path.startswith("/slow-headers/"):  # a header that never ends
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
+            self._keep_writing(b"x", TRICKLE_INTERVAL_S)
+        elif self.path.startswith("/endless/"):  # no Content-Length, bytes without end
+            self._start_body(length=None)
+            self._keep_writing(bytes(1 << 16), 0)
+        elif self.path.startswith("/huge/"):  # declares 1.5 GB and would send them
+            self._start_body(length=1_500_000_000)
+            self._keep_writing(bytes(1 << 16), 0)
         elif self.path in state.routes:
             body = state.routes[self.path]
             self.send_response(200)
@@ -91,6 +112,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         else:
             self.send_error(404, "Not Found")
+
+    def _start_body(self, length: int | None) -> None:
+        self.send_response(200)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def _keep_writing(self, data: bytes, interval: float) -> None:
+        """Send `data` every `interval` seconds until the client leaves (or the route's time or
+        bytes run out, so that a client without limits cannot fill the disk)."""
+        deadline = time.monotonic() + HOSTILE_ROUTE_S
+        sent = 0
+        try:
+            while time.monotonic() < deadline and sent < HOSTILE_ROUTE_BYTES:
+                sent += self.wfile.write(data)
+                time.sleep(interval)
+        except OSError:
+            pass  # the client left
+        self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep the test output quiet."""

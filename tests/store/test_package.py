@@ -1,4 +1,4 @@
-"""Packaging: reproducible archives of allowed files only, and safe unpacking."""
+"""Packaging: reproducible archives of allowed files only, and safe, bounded unpacking."""
 
 import gzip
 import io
@@ -11,7 +11,17 @@ import pytest
 
 from hubzoo.errors import HubzooError
 from hubzoo.package import package_module, unpack_artifact
+from tests.base.hostile import (
+    gnu_sparse_member,
+    gzip_bomb,
+    listing,
+    plain_members,
+    small_filesystem,
+    tar_gz,
+)
 from tests.store.helpers import FAKE_MODULE_FILES, write_module
+
+DATA = "variables/variables.data-00000-of-00001"
 
 
 def test_same_files_give_same_sha256_whatever_their_order_mtimes_and_modes(tmp_path):
@@ -141,19 +151,99 @@ def test_unpack_refuses_unsafe_or_foreign_members(tmp_path, member, message):
 
     with pytest.raises(HubzooError, match=message):
         unpack_artifact(archive, dest)
-    outside = {p for p in tmp_path.rglob("*") if dest not in p.parents and p != dest}
-    assert outside == {tmp_path / "a.tar.gz", tmp_path / "deep"}
-    assert not (dest / "assets" / "link").exists()
+    assert listing(tmp_path) == ["a.tar.gz", "deep"]
 
 
 def test_unpack_refuses_a_non_empty_destination_and_a_corrupt_archive(tmp_path):
     artifact = package_module(write_module(tmp_path / "m"), tmp_path / "m.tar.gz")
-    with pytest.raises(HubzooError, match="not an empty folder"):
+    with pytest.raises(HubzooError, match="already exists and is not empty"):
         unpack_artifact(artifact.path, tmp_path / "m")
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(artifact.path.read_bytes()[:100])
-    with pytest.raises(HubzooError, match="not a readable module archive"):
+    with pytest.raises(HubzooError, match=f"^corrupt module archive {re.escape(str(broken))}: "):
         unpack_artifact(broken, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_refused_archive_leaves_an_empty_destination_as_it_was(tmp_path):
+    """Seen: unpack_artifact left its destination half-filled when it refused an archive."""
+    archive = _tar(tmp_path, [("saved_model.pb", b"g"), ("assets/a", b"a"), ("notes.txt", b"x")])
+    dest = tmp_path / "dest"
+    dest.mkdir()
+
+    with pytest.raises(HubzooError, match=r"member 'notes\.txt' is not a module file"):
+        unpack_artifact(archive, dest)
+
+    assert listing(tmp_path) == ["a.tar.gz", "dest"]
+
+
+def test_a_sparse_member_is_refused_however_small_it_is_stored(tmp_path):
+    """Seen: a GNU sparse member of 185 bytes was written as 2.1 GB."""
+    archive = tmp_path / "sparse.tar.gz"
+    archive.write_bytes(
+        tar_gz(
+            plain_members({"saved_model.pb": b"graph"}),
+            gnu_sparse_member(DATA, 2_100_000_000),
+        )
+    )
+    assert archive.stat().st_size < 200
+
+    with pytest.raises(HubzooError) as raised:
+        unpack_artifact(archive, tmp_path / "out")
+
+    assert str(raised.value).startswith(
+        f"unsafe member {DATA!r} in module archive {archive}: sparse file"
+    )
+    assert listing(tmp_path) == ["sparse.tar.gz"]
+
+
+def test_a_gzip_bomb_is_refused_by_the_default_size_limit_before_it_is_written(tmp_path):
+    archive = tmp_path / "bomb.tar.gz"
+    archive.write_bytes(gzip_bomb(DATA, 2_100_000_000, before={"saved_model.pb": b"graph"}))
+
+    with pytest.raises(HubzooError) as raised:
+        unpack_artifact(archive, tmp_path / "out")
+
+    assert str(raised.value) == (
+        f"module archive {archive} extracts to more than 1.0 GB, the limit for one extraction: "
+        f"member {DATA!r} declares 2.0 GB after 5 B already extracted"
+    )
+    assert listing(tmp_path) == ["bomb.tar.gz"]
+
+
+def test_the_size_and_member_limits_can_be_set(tmp_path):
+    artifact = package_module(write_module(tmp_path / "m"), tmp_path / "m.tar.gz")
+    size = sum(len(data) for data in FAKE_MODULE_FILES.values())
+    members = len(FAKE_MODULE_FILES) + 2  # and the folders assets/ and variables/
+
+    unpack_artifact(artifact.path, tmp_path / "fits", max_bytes=size, max_members=members)
+    with pytest.raises(HubzooError, match="extracts to more than"):
+        unpack_artifact(artifact.path, tmp_path / "big", max_bytes=size - 1)
+    with pytest.raises(HubzooError, match=f"has more than {members - 1} members"):
+        unpack_artifact(artifact.path, tmp_path / "many", max_members=members - 1)
+
+    assert not (tmp_path / "big").exists() and not (tmp_path / "many").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    with small_filesystem(tmp_path / "small-disk", kib=256) as disk:
+        yield disk
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(tmp_path, small_disk):
+    files = {**FAKE_MODULE_FILES, DATA: bytes(1 << 20)}
+    artifact = package_module(write_module(tmp_path / "m", files), tmp_path / "m.tar.gz")
+    dest = small_disk / "module"
+
+    with pytest.raises(HubzooError) as raised:
+        unpack_artifact(artifact.path, dest)
+
+    assert str(raised.value) == (
+        f"cannot write {DATA} (extracting module archive {artifact.path} into {small_disk}): "
+        "No space left on device"
+    )
+    assert listing(small_disk) == []
 
 
 def _tar(tmp_path: Path, members: list[tuple[str, object]]) -> Path:
