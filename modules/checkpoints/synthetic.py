@@ -8,12 +8,17 @@ the `checkpoint` state file. A sidecar `<prefix>.synthetic.json` marks the weigh
 Values are deterministic per (seed, variable name) and keep activations finite and varied
 through the whole net, eagerly and with batch statistics: He-scaled weights (gain 1 for layers
 without a ReLU), beta and biases near 0, moving_mean near 0, moving_variance and gamma near 1.
+The last conv of a ResNet bottleneck unit's residual branch (`bottleneck_v1/conv3`,
+`bottleneck_v2/conv3`) gets 1/50 of that gain: with moving statistics that do not track the
+activations (inference), each unit would otherwise add as much as it receives, and a 152-layer
+ResNet's last block would reach 1e10; trained ResNets keep their residual branches small too.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,8 @@ from modules.nets import net_definition
 
 NUM_CLASSES = 1001
 SIDECAR_SUFFIX = ".synthetic.json"
+RESIDUAL_BRANCH_END = re.compile(r"/bottleneck_v\d/conv3/weights$")
+RESIDUAL_BRANCH_END_GAIN = 1 / 50  # times the He gain, for the weights RESIDUAL_BRANCH_END matches
 
 
 def synthetic_layout(net_name: str, **hyperparameters: Any) -> dict[str, tuple[int, ...]]:
@@ -97,6 +104,8 @@ def _value(name: str, shape: tuple[int, ...], seed: int, linear: bool) -> np.nda
         # He scaling over the fan-in; a depthwise filter sees kh*kw inputs and has no ReLU.
         fan_in = math.prod(shape[:2]) if kind == "depthwise_weights" else math.prod(shape[:-1])
         gain = 1.0 if linear or kind == "depthwise_weights" else 2.0
+        if RESIDUAL_BRANCH_END.search(name):
+            gain *= RESIDUAL_BRANCH_END_GAIN
         value = rng.standard_normal(shape) * math.sqrt(gain / fan_in)
     elif kind in ("moving_variance", "gamma"):
         value = rng.uniform(0.8, 1.25, shape)
