@@ -1,13 +1,17 @@
 """Images/s of each net at batch 1, 8 and 32 at its default size on the CPU.
 
-Beside them, Keras Applications' InceptionResNetV2 (weights=None, with its classifier) built in
-the same run; the figure is the ratio of our inception_resnet_v2 (with its 1001-class head) to
-it, which should be >= 1. Both run under tf.function. Each figure is the best of `--rounds`
+Beside each net that has a twin in Keras Applications (weights=None, with its classifier), the
+twin is built in the same run: inception_v3 / InceptionV3, inception_resnet_v2 /
+InceptionResNetV2, resnet_v1_50/101/152 / ResNet50/101/152, resnet_v2_50/101/152 /
+ResNet50V2/101V2/152V2. The figure is the ratio of ours (with its 1001-class head) to the twin,
+which should be >= 1. Both run under tf.function. Each figure is the best of `--rounds`
 measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one untimed
-warm-up call per net and batch first), and ours and Keras' are measured in alternation, so load
-from other processes on the machine hits both alike. About 3 minutes on 2 cores.
+warm-up call per net and batch first), and a net and its twin are measured in alternation, so
+load from other processes on the machine hits both alike. About 3 minutes on 2 cores for the
+three Inception nets; `--nets` picks nets.
 
-    .venv/bin/python benchmarks/nets_bench.py [--batches 1 8 32] [--seconds 2] [--rounds 2]
+    .venv/bin/python benchmarks/nets_bench.py [--nets NAME ...] [--batches 1 8 32] \
+        [--seconds 2] [--rounds 2]
 """
 
 import argparse
@@ -26,8 +30,17 @@ import tensorflow as tf
 from modules.checkpoints.synthetic import synthetic_values
 from modules.nets import create_net, net_names
 
-KERAS_NAME = "keras InceptionResNetV2"
-BASELINE_OF = "inception_resnet_v2"
+# Our net -> the Keras Applications class that builds the same architecture.
+KERAS_TWINS = {
+    "inception_resnet_v2": "InceptionResNetV2",
+    "inception_v3": "InceptionV3",
+    "resnet_v1_50": "ResNet50",
+    "resnet_v1_101": "ResNet101",
+    "resnet_v1_152": "ResNet152",
+    "resnet_v2_50": "ResNet50V2",
+    "resnet_v2_101": "ResNet101V2",
+    "resnet_v2_152": "ResNet152V2",
+}
 
 Runner = Callable[[tf.Tensor], tf.Tensor]
 
@@ -38,11 +51,12 @@ def our_net(name: str) -> tuple[Runner, int]:
     return tf.function(lambda images: net(images)[0]), net.definition.default_image_size
 
 
-def keras_inception_resnet_v2() -> tuple[Runner, int]:
+def keras_twin(our_name: str) -> tuple[Runner, int]:
     import keras
 
-    model = keras.applications.InceptionResNetV2(weights=None)
-    return tf.function(lambda images: model(images, training=False)), 299
+    model = getattr(keras.applications, KERAS_TWINS[our_name])(weights=None)
+    size = model.input_shape[1]
+    return tf.function(lambda images: model(images, training=False)), size
 
 
 def images_per_second(run: Runner, images: tf.Tensor, seconds: float) -> float:
@@ -74,30 +88,33 @@ def best_throughputs(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", nargs="+", choices=net_names(), default=list(net_names()))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="measurements per figure (best)")
     args = parser.parse_args(argv)
 
-    groups = [[name] for name in net_names() if name != BASELINE_OF] + [[BASELINE_OF, KERAS_NAME]]
-    ratios: dict[int, float] = {}
-    for group in groups:
-        runners = {
-            name: keras_inception_resnet_v2() if name == KERAS_NAME else our_net(name)
-            for name in group
-        }
+    ratios: dict[str, dict[int, float]] = {}
+    for name in args.nets:
+        twin = f"keras {KERAS_TWINS[name]}" if name in KERAS_TWINS else None
+        runners = {name: our_net(name)}
+        if twin:
+            runners[twin] = keras_twin(name)
         for batch in args.batches:
             figures = best_throughputs(runners, batch, args.seconds, args.rounds)
-            for name, figure in figures.items():
-                size = runners[name][1]
-                print(f"{name:26s} {size}x{size} batch {batch:3d}: {figure:8.2f} images/s")
-            if KERAS_NAME in figures:
-                ratios[batch] = figures[BASELINE_OF] / figures[KERAS_NAME]
+            for runner, figure in figures.items():
+                size = runners[runner][1]
+                print(f"{runner:26s} {size}x{size} batch {batch:3d}: {figure:8.2f} images/s")
+            if twin:
+                ratios.setdefault(name, {})[batch] = figures[name] / figures[twin]
         del runners
 
-    print(f"\nratio {BASELINE_OF} / {KERAS_NAME} (>= 1: ours is no slower):")
-    for batch, ratio in ratios.items():
-        print(f"  batch {batch:3d}: {ratio:.2f}")
+    if ratios:
+        print("\nratio ours / Keras Applications' twin (>= 1: ours is no slower):")
+        for name, by_batch in ratios.items():
+            figures = " / ".join(f"{ratio:.2f}" for ratio in by_batch.values())
+            batches = "/".join(str(batch) for batch in by_batch)
+            print(f"  {name:20s} / {KERAS_TWINS[name]:18s} batch {batches}: {figures}")
     return 0
 
 

@@ -167,6 +167,8 @@ class LayoutPass(_ScopedPass):
         return x
 
     def add(self, x: Channels, y: Channels, activation: bool = False) -> Channels:
+        if x.depth != y.depth:
+            raise ValueError(f"cannot add {x.depth} channels to {y.depth}")
         return x
 
     def dense(self, x: Channels, units: int, name: str) -> Channels:
