@@ -7,8 +7,8 @@ ResNet50V2/101V2/152V2. The figure is the ratio of ours (with its 1001-class hea
 which should be >= 1. Both run under tf.function. Each figure is the best of `--rounds`
 measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one untimed
 warm-up call per net and batch first), and a net and its twin are measured in alternation, so
-load from other processes on the machine hits both alike. About 3 minutes on 2 cores for the
-three Inception nets; `--nets` picks nets.
+load from other processes on the machine hits both alike. About 1 to 3 minutes per net (and
+twin) on 2 cores, 20 to 30 for all; `--nets` picks nets.
 
     .venv/bin/python benchmarks/nets_bench.py [--nets NAME ...] [--batches 1 8 32] \
         [--seconds 2] [--rounds 2]

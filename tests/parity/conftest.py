@@ -41,18 +41,26 @@ NORMAL_RUN = frozenset(
         ("resnet_v2_101", 224),
     }
 )
-# Largest relative error (in assert_close's terms) per compared (net, size), for the summary.
-LARGEST_ERRORS: dict[tuple[str, int], tuple[float, str]] = {}
+# Nets and sizes also compared with batch norm in training mode (batch statistics), and whether
+# a normal run does (else only `-m sweep`).
+TRAINING_RUNS = {
+    ("resnet_v2_50", 224): True,
+    ("resnet_v1_50", 224): False,
+    ("inception_v3", 299): False,
+}
+# Largest relative error (in assert_close's terms) per compared (net, size, mode), for the summary.
+LARGEST_ERRORS: dict[tuple[str, int, str], tuple[float, str]] = {}
 
 
 @dataclass
 class SlimReference:
-    """A checkpoint written by tf_slim itself, and tf_slim's outputs on seeded images, by size:
-    every end point tf_slim returns under its own name, plus ``features``."""
+    """A checkpoint written by tf_slim itself, and tf_slim's outputs on seeded images, by size
+    and batch norm mode (training or not): every end point tf_slim returns under its own name,
+    plus ``features``."""
 
     checkpoint: Path
     images: dict[int, np.ndarray] = field(default_factory=dict)
-    outputs: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    outputs: dict[tuple[int, bool], dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def parity_images(size: int) -> np.ndarray:
@@ -65,12 +73,13 @@ def slim_reference(
     legacy_python: Path,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[..., SlimReference]:
-    """``slim_reference(net_name, size=None)``: the net's seeded tf_slim checkpoint, written once
-    (by the first call, in the legacy venv), and tf_slim's outputs at ``size``, each size run once
-    (a test that is done with them may pop them). One legacy-venv process per call with work."""
+    """``slim_reference(net_name, size=None, training=False)``: the net's seeded tf_slim
+    checkpoint, written once (by the first call, in the legacy venv), and tf_slim's outputs at
+    ``size`` with batch norm in training mode or not, each run once (a test that is done with them
+    may pop them). One legacy-venv process per call with work."""
     references: dict[str, SlimReference] = {}
 
-    def get(net_name: str, size: int | None = None) -> SlimReference:
+    def get(net_name: str, size: int | None = None, training: bool = False) -> SlimReference:
         folder = tmp_path_factory.getbasetemp() / f"slim_{net_name}"
         reference = references.get(net_name)
         arguments = [net_name, "--checkpoint", str(folder / "model.ckpt")]
@@ -78,18 +87,21 @@ def slim_reference(
             folder.mkdir(exist_ok=True)
             reference = SlimReference(folder / "model.ckpt")
             arguments += ["--write-seed", str(CHECKPOINT_SEED)]
-        elif size is None or size in reference.outputs:
+        elif size is None or (size, training) in reference.outputs:
             return reference
         if size is not None:
             reference.images[size] = parity_images(size)
             np.save(folder / f"images_{size}.npy", reference.images[size])
-            arguments += ["--run", str(folder / f"images_{size}.npy"), str(folder / f"{size}.npz")]
+            out = folder / f"{size}{'_training' if training else ''}.npz"
+            arguments += ["--run", str(folder / f"images_{size}.npy"), str(out)]
             if (net_name, size) in HEADLESS:
                 arguments.append("--features-only")
+            if training:
+                arguments.append("--training")
         run_legacy_python(SLIM_REFERENCE_SCRIPT, *arguments, timeout=1200)
         references[net_name] = reference
         if size is not None:
-            reference.outputs[size] = dict(np.load(folder / f"{size}.npz"))
+            reference.outputs[size, training] = dict(np.load(out))
         return reference
 
     return get
@@ -108,8 +120,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if not LARGEST_ERRORS:
         return
     terminalreporter.section("largest relative error against tf_slim")
-    for (net_name, size), (error, where) in sorted(LARGEST_ERRORS.items()):
-        terminalreporter.line(f"{net_name:16s} {size:4d}: {error:.2e} ({where})")
+    for (net_name, size, mode), (error, where) in sorted(LARGEST_ERRORS.items()):
+        terminalreporter.line(f"{net_name:16s} {size:4d} {mode:9s}: {error:.2e} ({where})")
 
 
 def assert_close(ours: np.ndarray, reference: np.ndarray, what: str) -> None:

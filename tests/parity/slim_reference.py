@@ -16,7 +16,9 @@ names depend on the input size (``Conv2d_2a_5x5`` at 299, ``Conv2d_2a_3x3`` at 2
 no output of a hub module. ``--features-only`` builds the feature extractor alone
 (``inception_v*_base``, or the resnet without its ``logits``), for sizes where tf_slim's head
 cannot be built: inception_v1/v2's fixed 7x7 average pool leaves a grid larger than 1x1 beyond
-224, and the head's squeeze then fails.
+224, and the head's squeeze then fails. ``--training`` builds the net with ``is_training=True``
+(batch norm normalizes with the batch's statistics; dropout keeps everything) and runs it
+without its moving-average updates.
 
     python slim_reference.py resnet_v1_50 --checkpoint DIR/model.ckpt --write-seed 7 \
         --run images_224.npy out_224.npz
@@ -52,17 +54,23 @@ def default_size(net_name: str) -> int:
     return INCEPTIONS[net_name][2] if net_name in INCEPTIONS else 224
 
 
-def _inception(net_name, images, head, training_layout):
+def _inception(net_name, images, head, training_layout, training):
     module, scope, _ = INCEPTIONS[net_name]
     base = getattr(module, f"{net_name}_base")
     with slim.arg_scope(getattr(module, f"{net_name}_arg_scope")()):
         if not head:
-            with slim.arg_scope([slim.batch_norm], is_training=False):
+            with slim.arg_scope([slim.batch_norm], is_training=training):
                 net, end_points = base(images, scope=scope)
             return end_points, tf.reduce_mean(net, axis=[1, 2])
         options = {"create_aux_logits": training_layout} if net_name == "inception_v3" else {}
         build = getattr(module, net_name)
-        _, end_points = build(images, num_classes=NUM_CLASSES, is_training=False, **options)
+        _, end_points = build(
+            images,
+            num_classes=NUM_CLASSES,
+            is_training=training,
+            dropout_keep_prob=1.0,
+            **options,
+        )
     if "PreLogits" in end_points:
         features = tf.squeeze(end_points["PreLogits"], [1, 2])
     else:
@@ -73,23 +81,32 @@ def _inception(net_name, images, head, training_layout):
     return end_points, features
 
 
-def _resnet(net_name, images, head, training_layout):
+def _resnet(net_name, images, head, training_layout, training):
     del training_layout
     build = getattr(RESNETS[net_name], net_name)
     with slim.arg_scope(RESNETS[net_name].resnet_arg_scope()):
-        _, end_points = build(images, num_classes=NUM_CLASSES if head else None, is_training=False)
+        num_classes = NUM_CLASSES if head else None
+        _, end_points = build(images, num_classes=num_classes, is_training=training)
     pool = tf.get_default_graph().get_tensor_by_name(f"{net_name}/pool5:0")
     return end_points, tf.squeeze(pool, [1, 2])
 
 
-def build(net_name: str, image_size: int, head: bool = True, training_layout: bool = False):
+def build(
+    net_name: str,
+    image_size: int,
+    head: bool = True,
+    training_layout: bool = False,
+    training: bool = False,
+):
     """A fresh graph with the net at ``image_size``: (graph, images placeholder, end points,
     features)."""
     graph = tf.Graph()
     with graph.as_default():
         images = tf.placeholder(tf.float32, [None, image_size, image_size, 3], name="images")
         builder = _inception if net_name in INCEPTIONS else _resnet
-        end_points, features = builder(net_name, images * 2.0 - 1.0, head, training_layout)
+        end_points, features = builder(
+            net_name, images * 2.0 - 1.0, head, training_layout, training
+        )
     return graph, images, end_points, features
 
 
@@ -110,10 +127,14 @@ def write_checkpoint(net_name: str, prefix: str, seed: int) -> None:
         print(f"wrote {len(variables)} variables to {prefix}")
 
 
-def run(net_name: str, prefix: str, images_path: str, out_path: str, head: bool) -> None:
+def run(
+    net_name: str, prefix: str, images_path: str, out_path: str, head: bool, training: bool
+) -> None:
     """Restore the checkpoint, run the images, save the features and every end point."""
     images = np.load(images_path)
-    graph, placeholder, end_points, features = build(net_name, images.shape[1], head)
+    graph, placeholder, end_points, features = build(
+        net_name, images.shape[1], head, training=training
+    )
     with graph.as_default(), tf.Session() as session:
         tf.train.Saver(var_list=tf.global_variables()).restore(session, prefix)
         outputs = session.run({"features": features, **end_points}, {placeholder: images})
@@ -133,12 +154,16 @@ def main() -> None:
     parser.add_argument(
         "--features-only", action="store_true", help="build the net without its classifier"
     )
+    parser.add_argument(
+        "--training", action="store_true", help="batch norm with the batch's statistics"
+    )
     arguments = parser.parse_args()
     tf.disable_eager_execution()
     if arguments.write_seed is not None:
         write_checkpoint(arguments.net, arguments.checkpoint, arguments.write_seed)
     for images_path, out_path in arguments.run:
-        run(arguments.net, arguments.checkpoint, images_path, out_path, not arguments.features_only)
+        head = not arguments.features_only
+        run(arguments.net, arguments.checkpoint, images_path, out_path, head, arguments.training)
 
 
 if __name__ == "__main__":

@@ -23,20 +23,29 @@ from tests.parity.conftest import (
     LARGEST_ERRORS,
     NORMAL_RUN,
     SLIM_SIZES,
+    TRAINING_RUNS,
     SlimReference,
     assert_close,
     relative_error,
 )
 
-SLIM_CASES = [
-    pytest.param(
-        net_name,
-        size,
-        marks=[pytest.mark.slow] + ([] if (net_name, size) in NORMAL_RUN else [pytest.mark.sweep]),
-    )
-    for net_name, sizes in SLIM_SIZES.items()
-    for size in sizes
-]
+
+def _parameters(cases: dict[tuple[str, int], bool]) -> list:
+    """(net, size) -> whether a normal run compares it, as slow pytest params, the others
+    marked sweep."""
+    return [
+        pytest.param(*case, marks=[pytest.mark.slow] + ([] if normal else [pytest.mark.sweep]))
+        for case, normal in cases.items()
+    ]
+
+
+SLIM_CASES = _parameters(
+    {
+        (net_name, size): (net_name, size) in NORMAL_RUN
+        for net_name in SLIM_SIZES
+        for size in SLIM_SIZES[net_name]
+    }
+)
 SLIM_NETS = [
     pytest.param(
         net_name,
@@ -81,14 +90,26 @@ def _our_key(name: str, scope: str) -> str | None:
 def test_every_end_point_features_and_logits_match_tf_slim(
     net_name, size, slim_reference, our_slim_nets
 ):
-    reference = slim_reference(net_name, size)
-    expected = reference.outputs.pop(size)
+    _compare(net_name, size, False, slim_reference, our_slim_nets)
+
+
+@pytest.mark.parametrize(("net_name", "size"), _parameters(TRAINING_RUNS))
+def test_training_mode_batch_norm_matches_tf_slim(net_name, size, slim_reference, our_slim_nets):
+    _compare(net_name, size, True, slim_reference, our_slim_nets)
+
+
+def _compare(net_name, size, training, slim_reference, our_slim_nets):
+    """tf_slim's end points, features and logits against ours, at `size`, with batch norm in
+    training mode or not (training: with momentum 1, our net leaves its moving averages alone)."""
+    reference = slim_reference(net_name, size, training)
+    expected = reference.outputs.pop((size, training))
     inputs = reference.images[size] * 2.0 - 1.0
     feature_net, classifier = our_slim_nets(net_name)
-    features, end_points = feature_net(inputs)
+    mode = {"training": training, "batch_norm_momentum": 1.0}
+    features, end_points = feature_net(inputs, **mode)
     head = (net_name, size) not in HEADLESS
     if head:
-        _, end_points = classifier(inputs)
+        _, end_points = classifier(inputs, **mode)
     slim_names = [name for name in expected if name != "features"]
     keys = {name: _our_key(name, classifier.scope) for name in slim_names}
     ours = {
@@ -97,7 +118,9 @@ def test_every_end_point_features_and_logits_match_tf_slim(
     }
     ours["features"] = features.numpy()
 
-    assert np.std(expected["features"]) > 0.1, "degenerate reference features"
+    # Batch norm with batch statistics leaves every channel of a batch of 2 about as large.
+    floor = 0.01 if training else 0.1
+    assert np.std(expected["features"]) > floor, "degenerate reference features"
     assert not np.allclose(expected["features"][0], expected["features"][1], atol=1e-3)
     # tf_slim's end points and ours are the same set (and the head is there when built).
     assert set(keys.values()) - {None} == set(end_points)
@@ -110,7 +133,7 @@ def test_every_end_point_features_and_logits_match_tf_slim(
             value = value[:, None, None, :]  # tf_slim's unsqueezed [N, 1, 1, C]
         assert_close(value, expected[name], f"{net_name} {size} {name}")
         worst = max(worst, (relative_error(value, expected[name]), name))
-    LARGEST_ERRORS[(net_name, size)] = worst
+    LARGEST_ERRORS[net_name, size, "training" if training else "inference"] = worst
 
 
 @pytest.mark.parametrize("net_name", SLIM_NETS)
