@@ -63,19 +63,21 @@ ABOUT = {
     "resnet_v1": (
         "TF-Slim checkpoint layouts of the feature extractors of resnet_v1_50, resnet_v1_101 and "
         "resnet_v1_152 (resnet_v1_N with num_classes=None: root block and the four blocks of "
-        "bottleneck units; the key is the depth) as tf.compat.v1 global variables: name -> shape, "
-        "in creation order, and every end point's shape at 224x224 (global_pool=False). Read off "
-        "tf_slim 1.1.0 (tf_slim.nets.resnet_v1) under resnet_arg_scope() by "
+        "bottleneck units), keyed by net name (its suffix is the depth), as tf.compat.v1 global "
+        "variables: name -> shape, in creation order, and every end point's shape at 224x224 "
+        "(global_pool=False), named as TF-Slim names it (with the net's scope). Read off tf_slim "
+        "1.1.0 (tf_slim.nets.resnet_v1) under resnet_arg_scope() by "
         "tests/nets/derive_slim_layouts.py. The classification head (logits) is not listed."
     ),
     "resnet_v2": (
         "TF-Slim checkpoint layouts of the feature extractors of resnet_v2_50, resnet_v2_101 and "
         "resnet_v2_152 (resnet_v2_N with num_classes=None: root conv, the four blocks of "
-        "pre-activation bottleneck units and the postnorm batch norm; the key is the depth) as "
-        "tf.compat.v1 global variables: name -> shape, in creation order, and every end point's "
-        "shape at 224x224 (global_pool=False). Read off tf_slim 1.1.0 (tf_slim.nets.resnet_v2) "
-        "under resnet_arg_scope() by tests/nets/derive_slim_layouts.py. The classification head "
-        "(logits) is not listed."
+        "pre-activation bottleneck units and the postnorm batch norm, which is no end point), "
+        "keyed by net name (its suffix is the depth), as tf.compat.v1 global variables: name -> "
+        "shape, in creation order, and every end point's shape at 224x224 (global_pool=False), "
+        "named as TF-Slim names it (with the net's scope). Read off tf_slim 1.1.0 "
+        "(tf_slim.nets.resnet_v2) under resnet_arg_scope() by tests/nets/derive_slim_layouts.py. "
+        "The classification head (logits) is not listed."
     ),
 }
 
