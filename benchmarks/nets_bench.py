@@ -1,16 +1,19 @@
 """Images/s of each net at batch 1, 8 and 32 at its default size on the CPU.
 
-Beside a net with a Keras Applications twin (weights=None, with its classifier), the twin is
-built in the same run: InceptionResNetV2, MobileNet (V1), MobileNetV2, MobileNetV3Large and
-MobileNetV3Small (without its preprocessing layer), each at width 1.0; the figure is the ratio
-of ours (with its 1001-class head) to it, which should be >= 1. Both run under tf.function.
-Each figure is the best of `--rounds` measurements (each: repeated calls for at least
-`--seconds`, at least 2 calls; one untimed warm-up call per net and batch first), and ours and
-Keras' are measured in alternation, so load from other processes on the machine hits both alike.
-About 5 minutes on 2 cores; `--nets` picks some nets.
+Beside each net that has a twin in Keras Applications (weights=None, with its classifier), the
+twin is built in the same run: inception_v3 / InceptionV3, inception_resnet_v2 /
+InceptionResNetV2, resnet_v1_50/101/152 / ResNet50/101/152, resnet_v2_50/101/152 /
+ResNet50V2/101V2/152V2, mobilenet_v1 / MobileNet, mobilenet_v2 / MobileNetV2,
+mobilenet_v3_large / MobileNetV3Large, mobilenet_v3_small / MobileNetV3Small (without its
+preprocessing layer), each at width 1.0. The figure is the ratio of ours (with its 1001-class
+head) to the twin, which should be >= 1. Both run under tf.function. Each figure is the best of
+`--rounds` measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one
+untimed warm-up call per net and batch first), and a net and its twin are measured in
+alternation, so load from other processes on the machine hits both alike. About 1 to 3 minutes
+per net (and twin) on 2 cores, 30 to 40 for all; `--nets` picks nets.
 
-    .venv/bin/python benchmarks/nets_bench.py [--nets NAME ...] [--batches 1 8 32] [--seconds 2]
-        [--rounds 2]
+    .venv/bin/python benchmarks/nets_bench.py [--nets NAME ...] [--batches 1 8 32] \
+        [--seconds 2] [--rounds 2]
 """
 
 import argparse
@@ -32,6 +35,13 @@ Runner = Callable[[tf.Tensor], tf.Tensor]
 # Our net -> (name of its Keras Applications twin, keyword arguments beyond weights=None).
 KERAS_TWINS = {
     "inception_resnet_v2": ("InceptionResNetV2", {}),
+    "inception_v3": ("InceptionV3", {}),
+    "resnet_v1_50": ("ResNet50", {}),
+    "resnet_v1_101": ("ResNet101", {}),
+    "resnet_v1_152": ("ResNet152", {}),
+    "resnet_v2_50": ("ResNet50V2", {}),
+    "resnet_v2_101": ("ResNet101V2", {}),
+    "resnet_v2_152": ("ResNet152V2", {}),
     "mobilenet_v1": ("MobileNet", {}),
     "mobilenet_v2": ("MobileNetV2", {}),
     "mobilenet_v3_large": ("MobileNetV3Large", {"include_preprocessing": False}),

@@ -12,12 +12,17 @@ A depthwise filter is He-scaled over its kh * kw inputs: gain 1 when a pointwise
 directly (separable_conv2d), gain 2 when it has a batch norm of its own, which a ReLU-like
 activation follows (the MobileNets' depthwise layers; with gain 1 their 13 to 17 depthwise layers
 shrink the image's signal until the features no longer depend on it).
+The last conv of a ResNet bottleneck unit's residual branch (`bottleneck_v1/conv3`,
+`bottleneck_v2/conv3`) gets 1/50 of that gain: with moving statistics that do not track the
+activations (inference), each unit would otherwise add as much as it receives, and a 152-layer
+ResNet's last block would reach 1e10; trained ResNets keep their residual branches small too.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,8 @@ from modules.nets import net_definition
 
 NUM_CLASSES = 1001
 SIDECAR_SUFFIX = ".synthetic.json"
+RESIDUAL_BRANCH_END = re.compile(r"/bottleneck_v\d/conv3/weights$")
+RESIDUAL_BRANCH_END_GAIN = 1 / 50  # times the He gain, for the weights RESIDUAL_BRANCH_END matches
 
 
 def synthetic_layout(net_name: str, **hyperparameters: Any) -> dict[str, tuple[int, ...]]:
@@ -112,6 +119,8 @@ def _value(
         fan_in = math.prod(shape[:2]) if kind == "depthwise_weights" else math.prod(shape[:-1])
         depthwise_linear = kind == "depthwise_weights" and not normalized
         gain = 1.0 if linear or depthwise_linear else 2.0
+        if RESIDUAL_BRANCH_END.search(name):
+            gain *= RESIDUAL_BRANCH_END_GAIN
         value = rng.standard_normal(shape) * math.sqrt(gain / fan_in)
     elif kind in ("moving_variance", "gamma"):
         value = rng.uniform(0.8, 1.25, shape)

@@ -24,7 +24,7 @@ class NetDefinition:
     runs them once on channel counts (`variable_specs`) and once on tensors (`SlimNet.__call__`).
     """
 
-    scope: ClassVar[str]  # TF-Slim's top variable scope, e.g. "InceptionV1"
+    scope: str  # TF-Slim's top variable scope, e.g. "InceptionV1" (per variant where it varies)
     default_image_size: ClassVar[int]  # the image size TF-Slim trains the net at
     arg_scope: ClassVar[ArgScope] = ArgScope()  # TF-Slim's arg scope defaults for this net
 

@@ -12,10 +12,17 @@ variables that already exist, with `tf.nn` ops and TF-Slim's math:
   variance and moves `moving = moving - (moving - batch) * (1 - momentum)` towards the batch
   mean and the Bessel-corrected batch variance, as TF-Slim's fused batch norm does.
 - separable_conv2d (inception_v2's first layer): depthwise then pointwise, biases, ReLU, no batch norm.
-- MobileNets (`conv_with_activation`, `depthwise_conv`, `squeeze_excite`, `add`, `reduce_to_1x1`):
+- MobileNets (`conv_with_activation`, `depthwise_conv`, `squeeze_excite`, `reduce_to_1x1`):
   SAME padding, an activation named per layer (see `ACTIVATIONS`), and TF-Slim's
   `separable_conv2d(num_outputs=None, depth_multiplier=1)` for the depthwise convolutions
   (`depthwise_weights` [kh, kw, C, 1], batch norm, no weight decay under the MobileNet arg scopes).
+- batch_norm on its own (resnet_v2's `preact` and `postnorm`): TF-Slim's `slim.batch_norm(x,
+  activation_fn=relu, scope=name)`, its variables directly under `name` (no `BatchNorm` level).
+- conv_same (TF-Slim's `resnet_utils.conv2d_same`): SAME padding at stride 1; at stride s > 1 an
+  explicit zero padding of (k - 1) // 2 before and k - 1 - (k - 1) // 2 after, then a VALID conv,
+  which differs from a strided SAME conv on even inputs.
+- add (ResNet units): `a + b`, optionally followed by ReLU.
+- TF-Slim's batch norm creates `gamma` (when scaled) before `beta`, then the moving statistics.
 """
 
 from __future__ import annotations
@@ -129,13 +136,12 @@ class LayoutPass(_ScopedPass):
     def _add_biases(self, layer: str, depth: int) -> None:
         self._add(layer, "biases", (depth,), regularized=self._arg_scope.regularize_biases)
 
-    def _add_batch_norm(self, layer: str, depth: int) -> None:
-        # TF-Slim's batch norm creates gamma (when it scales) before beta.
+    def _add_batch_norm(self, layer: str, depth: int, prefix: str = "BatchNorm/") -> None:
         if self._arg_scope.batch_norm_scale:
-            self._add(layer, "BatchNorm/gamma", (depth,))
-        self._add(layer, "BatchNorm/beta", (depth,))
-        self._add(layer, "BatchNorm/moving_mean", (depth,), trainable=False)
-        self._add(layer, "BatchNorm/moving_variance", (depth,), trainable=False)
+            self._add(layer, f"{prefix}gamma", (depth,))
+        self._add(layer, f"{prefix}beta", (depth,))
+        self._add(layer, f"{prefix}moving_mean", (depth,), trainable=False)
+        self._add(layer, f"{prefix}moving_variance", (depth,), trainable=False)
 
     def conv(
         self,
@@ -171,6 +177,28 @@ class LayoutPass(_ScopedPass):
         self._add(name, "pointwise_weights", (1, 1, x.depth * depth_multiplier, depth))
         self._add(name, "biases", (depth,))
         return Channels(depth)
+
+    def conv_same(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int,
+        name: str,
+        stride: int = 1,
+        batch_norm: bool = True,
+        activation: bool = True,
+    ) -> Channels:
+        return self.conv(x, depth, kernel, name, stride, "SAME", batch_norm, activation)
+
+    def batch_norm(self, x: Channels, name: str, activation: bool = True) -> Channels:
+        del activation
+        self._add_batch_norm(name, x.depth, prefix="")
+        return x
+
+    def add(self, x: Channels, y: Channels, activation: bool = False) -> Channels:
+        if x.depth != y.depth:
+            raise ValueError(f"cannot add {x.depth} channels to {y.depth}")
+        return x
 
     def dense(self, x: Channels, units: int, name: str) -> Channels:
         self._add(name, "weights", (x.depth, units), regularized=True)
@@ -233,9 +261,6 @@ class LayoutPass(_ScopedPass):
             self.conv(squeezed, x.depth, 1, "Conv_1", batch_norm=False)
         return x
 
-    def add(self, x: Channels, y: Channels) -> Channels:
-        return x
-
     def reduce_to_1x1(self, x: Channels, default_size: int = 7) -> Channels:
         return x
 
@@ -270,14 +295,12 @@ class ForwardPass(_ScopedPass):
     def _get(self, layer: str, variable: str) -> tf.Variable:
         return self._variables[self._full_name(layer, variable)]
 
-    def _batch_norm(self, x: tf.Tensor, layer: str) -> tf.Tensor:
-        beta = self._get(layer, "BatchNorm/beta")
-        moving_mean = self._get(layer, "BatchNorm/moving_mean")
-        moving_variance = self._get(layer, "BatchNorm/moving_variance")
+    def _batch_norm(self, x: tf.Tensor, layer: str, prefix: str = "BatchNorm/") -> tf.Tensor:
+        beta = self._get(layer, f"{prefix}beta")
+        moving_mean = self._get(layer, f"{prefix}moving_mean")
+        moving_variance = self._get(layer, f"{prefix}moving_variance")
         scope = self._arg_scope
-        scale = (
-            self._get(layer, "BatchNorm/gamma") if scope.batch_norm_scale else tf.ones_like(beta)
-        )
+        scale = self._get(layer, f"{prefix}gamma") if scope.batch_norm_scale else tf.ones_like(beta)
         if not self._training:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x,
@@ -311,7 +334,7 @@ class ForwardPass(_ScopedPass):
         kernel: int | Sequence[int],
         name: str,
         stride: int = 1,
-        padding: str = "SAME",
+        padding: str | Sequence[Sequence[int]] = "SAME",  # or explicit NHWC paddings
         batch_norm: bool = True,
         activation: bool = True,
     ) -> tf.Tensor:
@@ -344,6 +367,32 @@ class ForwardPass(_ScopedPass):
                 padding=padding,
             )
             return tf.nn.relu(tf.nn.bias_add(y, self._get(name, "biases")))
+
+    def conv_same(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int,
+        name: str,
+        stride: int = 1,
+        batch_norm: bool = True,
+        activation: bool = True,
+    ) -> tf.Tensor:
+        if stride == 1:
+            return self.conv(x, depth, kernel, name, 1, "SAME", batch_norm, activation)
+        before = (kernel - 1) // 2
+        after = kernel - 1 - before
+        padding = [[0, 0], [before, after], [before, after], [0, 0]]
+        return self.conv(x, depth, kernel, name, stride, padding, batch_norm, activation)
+
+    def batch_norm(self, x: tf.Tensor, name: str, activation: bool = True) -> tf.Tensor:
+        with tf.name_scope(name):
+            y = self._batch_norm(x, name, prefix="")
+            return tf.nn.relu(y) if activation else y
+
+    def add(self, x: tf.Tensor, y: tf.Tensor, activation: bool = False) -> tf.Tensor:
+        z = x + y
+        return tf.nn.relu(z) if activation else z
 
     def dense(self, x: tf.Tensor, units: int, name: str) -> tf.Tensor:
         del units
@@ -434,10 +483,6 @@ class ForwardPass(_ScopedPass):
                 squeezed, self.depth(x), 1, "Conv_1", "hard_sigmoid", batch_norm=False
             )
             return x * gate
-
-    def add(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        """An unscaled residual connection, without activation."""
-        return x + y
 
     def reduce_to_1x1(self, x: tf.Tensor, default_size: int = 7) -> tf.Tensor:
         """mobilenet_v3's `reduce_to_1x1`: an average pool, stride 1, VALID padding, whose window

@@ -18,7 +18,7 @@ from modules.checkpoints.synthetic import (
     write_synthetic_checkpoint,
 )
 from modules.nets import net_layout, net_names
-from tests.nets.helpers import SEED
+from tests.nets.helpers import SEED, net_params
 
 V1_LAYOUT_SIZE = 228
 
@@ -42,12 +42,15 @@ def _copy_checkpoint(prefix, destination):
     return destination
 
 
+CHEAP_CHECKPOINTS = ("inception_v1", "inception_v2")
+
+
 @pytest.mark.parametrize(
     "net_name",
-    [
-        pytest.param(name, marks=pytest.mark.slow) if name == "inception_resnet_v2" else name
-        for name in net_names()
-    ],
+    net_params(CHEAP_CHECKPOINTS)
+    + net_params(
+        [name for name in net_names() if name not in CHEAP_CHECKPOINTS], marks=[pytest.mark.slow]
+    ),
 )
 def test_synthetic_checkpoint_has_the_slim_training_layout(net_name, synthetic_checkpoint):
     prefix = synthetic_checkpoint(net_name)
@@ -66,10 +69,32 @@ def test_synthetic_checkpoint_has_the_slim_training_layout(net_name, synthetic_c
     assert marker == {"net": net_name, "hyperparameters": {}, "seed": SEED, "synthetic": True}
 
 
-def test_irv2_synthetic_checkpoint_carries_aux_logits():
-    aux = {name for name in synthetic_layout("inception_resnet_v2") if "/AuxLogits/" in name}
-    assert "InceptionResnetV2/AuxLogits/Logits/weights" in aux
+@pytest.mark.parametrize(
+    ("net_name", "aux_logits"),
+    [
+        ("inception_resnet_v2", "InceptionResnetV2/AuxLogits/Logits/weights"),
+        ("inception_v3", "InceptionV3/AuxLogits/Conv2d_2b_1x1/weights"),
+    ],
+)
+def test_synthetic_checkpoint_carries_aux_logits(net_name, aux_logits):
+    aux = {name for name in synthetic_layout(net_name) if "/AuxLogits/" in name}
+    assert aux_logits in aux
     assert len(aux) == 10
+
+
+@pytest.mark.parametrize("net_name", ["resnet_v1_50", "resnet_v2_50"])
+def test_resnet_residual_branch_ends_get_a_small_gain(net_name):
+    values = synthetic_values(net_name, SEED)
+    version = "v1" if net_name.startswith("resnet_v1") else "v2"
+    unit = f"{net_name}/block3/unit_5/bottleneck_{version}"
+    fan_in = 1 * 1 * 256
+
+    conv1 = values[f"{unit}/conv1/weights"]
+    conv3 = values[f"{unit}/conv3/weights"]
+
+    assert conv1.std() == pytest.approx(np.sqrt(2 / 1024), rel=0.05)
+    gain = 2.0 if version == "v1" else 1.0  # resnet_v2's conv3 is linear (biases, no ReLU)
+    assert conv3.std() == pytest.approx(np.sqrt(gain / 50 / fan_in), rel=0.05)
 
 
 def test_synthetic_checkpoints_are_deterministic_per_seed(tmp_path, synthetic_checkpoint):

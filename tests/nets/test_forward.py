@@ -7,28 +7,38 @@ import pytest
 import tensorflow as tf
 
 from modules.checkpoints.reading import read_checkpoint
-from modules.nets import create_net, net_names
-from tests.nets.helpers import ALTERNATE_SIZES, images
+from modules.nets import create_net
+from tests.nets.helpers import (
+    ALTERNATE_SIZES,
+    POSTNORM_NETS,
+    SMALLEST_SIZES,
+    images,
+    net_params,
+)
 
 pytestmark = pytest.mark.slow
 FIRST_BN = "InceptionV1/Conv2d_1a_7x7/BatchNorm"
 
 
-@pytest.mark.parametrize("net_name", net_names())
+@pytest.mark.parametrize("net_name", net_params())
 def test_end_points_match_reference_at_default_size(net_name, loaded_net, reference_layouts):
     net = loaded_net(net_name, 1001)
     size = net.definition.default_image_size
 
     logits, end_points = net(images(size, batch=1))
 
-    expected = reference_layouts[net_name]["end_points_at_default_size"]
+    # TF-Slim's ResNets name their end points with the net's scope, which our keys leave out.
+    expected = {
+        name.removeprefix(f"{net.scope}/"): shape
+        for name, shape in reference_layouts[net_name]["end_points_at_default_size"].items()
+    }
     shapes = {name: [None, *tensor.shape[1:]] for name, tensor in end_points.items()}
     assert shapes == {**expected, "Logits": [None, 1001], "Predictions": [None, 1001]}
     assert logits.shape == (1, 1001)
     np.testing.assert_allclose(tf.reduce_sum(end_points["Predictions"], axis=1), [1.0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("net_name", net_names())
+@pytest.mark.parametrize("net_name", net_params())
 def test_feature_vector_is_spatial_mean_of_last_end_point_at_other_sizes(net_name, loaded_net):
     net = loaded_net(net_name)
     size, grid = ALTERNATE_SIZES[net_name]
@@ -38,10 +48,39 @@ def test_feature_vector_is_spatial_mean_of_last_end_point_at_other_sizes(net_nam
     last = list(end_points.values())[-1]
     assert last.shape == (1, grid, grid, net.definition.num_features)
     assert features.shape == (1, net.definition.num_features)
-    np.testing.assert_allclose(features, tf.reduce_mean(last, axis=[1, 2]), rtol=1e-6)
+    if net_name in POSTNORM_NETS:
+        last = _postnorm(net, last)
+    np.testing.assert_allclose(features, tf.reduce_mean(last, axis=[1, 2]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("net_name", net_names())
+def _postnorm(net, x):
+    """resnet_v2's `postnorm` (inference batch norm with gamma, then ReLU), computed here."""
+    variables = {
+        name.rsplit("/", 1)[1]: variable.numpy()
+        for name, variable in net.variables_by_name().items()
+        if name.startswith(f"{net.scope}/postnorm/")
+    }
+    epsilon = net.definition.arg_scope.batch_norm_epsilon
+    scale = variables["gamma"] / np.sqrt(variables["moving_variance"] + epsilon)
+    return np.maximum((x - variables["moving_mean"]) * scale + variables["beta"], 0.0)
+
+
+@pytest.mark.parametrize("net_name", net_params(SMALLEST_SIZES))
+def test_runs_at_its_smallest_input_size_and_not_below(net_name, loaded_net):
+    net = loaded_net(net_name, 1001)
+    size, grid = SMALLEST_SIZES[net_name]
+
+    logits, end_points = net(images(size, batch=2, seed=8))
+
+    assert list(end_points.values())[-3].shape[1:3] == (grid, grid)  # the last before the head
+    assert logits.shape == (2, 1001)
+    assert np.isfinite(logits.numpy()).all()
+    if size > 1:
+        with pytest.raises((tf.errors.InvalidArgumentError, ValueError)):
+            net(images(size - 1, batch=1))
+
+
+@pytest.mark.parametrize("net_name", net_params())
 @pytest.mark.parametrize("training", [False, True])
 def test_synthetic_weights_give_finite_varied_features(net_name, training, loaded_net):
     net = loaded_net(net_name)
@@ -56,7 +95,7 @@ def test_synthetic_weights_give_finite_varied_features(net_name, training, loade
     assert np.abs(features[0] - features[1]).max() > 1e-3  # depends on the image
 
 
-@pytest.mark.parametrize("net_name", net_names())
+@pytest.mark.parametrize("net_name", net_params())
 def test_graph_mode_and_eager_mode_agree(net_name, synthetic_checkpoint, loaded_net):
     eager_net = loaded_net(net_name, 1001)
     batch = images(eager_net.definition.default_image_size, batch=2, seed=3)

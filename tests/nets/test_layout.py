@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from hubzoo.errors import HubzooError
-from modules.nets import create_net, net_definition, net_layout, net_names
+from modules.nets import ArgScope, create_net, net_definition, net_layout, net_names
 from tests.nets.conftest import layout_section
 
 HEADS = {
@@ -24,6 +24,34 @@ HEADS = {
     "inception_resnet_v2": {
         "InceptionResnetV2/Logits/Logits/weights": (1536, 1001),
         "InceptionResnetV2/Logits/Logits/biases": (1001,),
+    },
+    "inception_v3": {
+        "InceptionV3/Logits/Conv2d_1c_1x1/weights": (1, 1, 2048, 1001),
+        "InceptionV3/Logits/Conv2d_1c_1x1/biases": (1001,),
+    },
+    **{
+        f"resnet_v{v}_{depth}": {
+            f"resnet_v{v}_{depth}/logits/weights": (1, 1, 2048, 1001),
+            f"resnet_v{v}_{depth}/logits/biases": (1001,),
+        }
+        for v in (1, 2)
+        for depth in (50, 101, 152)
+    },
+}
+# The auxiliary heads TF-Slim's training nets (1001 classes) create beside the net, as
+# tests/nets/derive_slim_layouts.py --heads reads them off tf_slim.
+AUX_HEADS = {
+    "inception_v3": {
+        "InceptionV3/AuxLogits/Conv2d_1b_1x1/weights": (1, 1, 768, 128),
+        "InceptionV3/AuxLogits/Conv2d_1b_1x1/BatchNorm/beta": (128,),
+        "InceptionV3/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_mean": (128,),
+        "InceptionV3/AuxLogits/Conv2d_1b_1x1/BatchNorm/moving_variance": (128,),
+        "InceptionV3/AuxLogits/Conv2d_2a_5x5/weights": (5, 5, 128, 768),
+        "InceptionV3/AuxLogits/Conv2d_2a_5x5/BatchNorm/beta": (768,),
+        "InceptionV3/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_mean": (768,),
+        "InceptionV3/AuxLogits/Conv2d_2a_5x5/BatchNorm/moving_variance": (768,),
+        "InceptionV3/AuxLogits/Conv2d_2b_1x1/weights": (1, 1, 768, 1001),
+        "InceptionV3/AuxLogits/Conv2d_2b_1x1/biases": (1001,),
     },
 }
 # Families whose layout files list their heads (read off the reference with the layouts).
@@ -107,16 +135,35 @@ def test_classification_head_adds_the_slim_logits_variables(net_name):
     assert list(with_head)[-2:] == list(HEADS[net_name])
 
 
+@pytest.mark.parametrize("net_name", net_names())
+def test_training_extras_are_the_slim_auxiliary_heads(net_name):
+    extras = net_definition(net_name).training_extras(1001)
+
+    if net_name in AUX_HEADS:
+        assert extras == AUX_HEADS[net_name]
+    else:
+        assert all("/AuxLogits/" in name for name in extras)
+    assert not extras.keys() & net_layout(net_name, 1001).keys()
+
+
 def test_unknown_net_name_lists_the_known_ones():
     with pytest.raises(HubzooError, match="inception_resnet_v2, inception_v1, inception_v2"):
         create_net("inception_v9")
 
 
 @pytest.mark.parametrize(
-    ("net_name", "regularized_biases"),
-    [("inception_v1", False), ("inception_resnet_v2", True), ("mobilenet_v3_small", False)],
+    ("net_name", "regularized_biases", "weight_decay"),
+    [
+        ("inception_v1", False, 0.00004),  # TF-Slim's inception arg scopes
+        ("inception_resnet_v2", True, 0.00004),
+        ("inception_v3", False, 0.00004),
+        ("resnet_v2_50", False, 0.0001),  # resnet_arg_scope: batch norm gamma not regularized
+        ("mobilenet_v3_small", False, 0.00004),  # TF-Slim's mobilenet arg scopes
+    ],
 )
-def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_biases):
+def test_regularization_losses_follow_the_slim_arg_scopes(
+    net_name, regularized_biases, weight_decay
+):
     net = create_net(net_name, 1001)
     layout = net.layout()
     rng = np.random.default_rng(0)
@@ -130,11 +177,33 @@ def test_regularization_losses_follow_the_slim_arg_scopes(net_name, regularized_
 
     losses = net.regularization_losses()
 
-    weight_decay = net.definition.arg_scope.weight_decay
-    assert weight_decay == 0.00004  # TF-Slim's inception and mobilenet arg scopes
+    assert net.definition.arg_scope.weight_decay == weight_decay
     expected = sum(weight_decay * 0.5 * float(np.sum(values[name] ** 2)) for name in regularized)
     assert len(losses) == len(regularized)
     assert float(tf.add_n(losses)) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("net_name", ["resnet_v1_50", "resnet_v2_50"])
+def test_resnet_arg_scope_is_slims(net_name):
+    arg_scope = net_definition(net_name).arg_scope
+
+    assert arg_scope == ArgScope(
+        weight_decay=0.0001,
+        regularize_biases=False,
+        batch_norm_decay=0.997,
+        batch_norm_epsilon=1e-5,
+        batch_norm_scale=True,
+    )
+
+
+def test_inception_v3_arg_scope_is_slims():
+    assert net_definition("inception_v3").arg_scope == ArgScope(
+        weight_decay=0.00004,
+        regularize_biases=False,
+        batch_norm_decay=0.9997,
+        batch_norm_epsilon=0.001,
+        batch_norm_scale=False,
+    )
 
 
 def test_inception_v2_separable_conv_is_not_regularized():

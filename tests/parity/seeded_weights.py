@@ -4,10 +4,13 @@ Pure numpy, so the same rule runs in the main venv and in the legacy venv. Each 
 on the seed and the variable's name and shape, not on the order variables come in.
 """
 
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+RESIDUAL_BRANCH_END = re.compile(r"/bottleneck_v\d/conv3/weights$")
 
 
 def seeded_value(name: str, shape: Sequence[int], seed: int) -> np.ndarray:
@@ -17,13 +20,18 @@ def seeded_value(name: str, shape: Sequence[int], seed: int) -> np.ndarray:
     shape = tuple(int(dim) for dim in shape)
     if kind in ("weights", "pointwise_weights"):
         fan_in = int(np.prod(shape[:-1]))
-        value = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+        # The last conv of a ResNet unit's residual branch gets 1/50 of the gain, else the
+        # units' sum grows ~1e10 over a 152-layer ResNet in inference mode.
+        gain = 2.0 / 50 if RESIDUAL_BRANCH_END.search(name) else 2.0
+        value = rng.normal(0.0, np.sqrt(gain / fan_in), shape)
     elif kind == "depthwise_weights":
         value = rng.normal(0.0, np.sqrt(1.0 / (shape[0] * shape[1])), shape)
     elif kind in ("biases", "beta", "moving_mean"):
         value = rng.normal(0.0, 0.1, shape)
     elif kind == "moving_variance":
         value = rng.uniform(0.5, 2.0, shape)
+    elif kind == "gamma":
+        value = rng.uniform(0.5, 1.5, shape)
     else:
         raise ValueError(f"no seeded rule for variable {name!r}")
     return value.astype(np.float32)
