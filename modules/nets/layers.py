@@ -12,6 +12,11 @@ variables that already exist, with `tf.nn` ops and TF-Slim's math:
   variance and moves `moving = moving - (moving - batch) * (1 - momentum)` towards the batch
   mean and the Bessel-corrected batch variance, as TF-Slim's fused batch norm does.
 - separable_conv2d (inception_v2's first layer): depthwise then pointwise, biases, ReLU, no batch norm.
+- NASNet-style layers, each its own TF-Slim call as nasnet_utils stacks them: `plain_conv` and
+  `plain_separable_conv` (conv2d / separable_conv2d under NASNet's arg scope: activation_fn=None,
+  biases_initializer=None, weights regularized; separable with depth_multiplier 1), `batch_norm`
+  on its own scope ("bn_sep_5x5_1/gamma", not ".../BatchNorm/..."), `relu`, `add`,
+  `shift_up_left` (the second path of NASNet's factorized reduction) and `drop_path`.
 """
 
 from __future__ import annotations
@@ -73,6 +78,16 @@ class _ScopedPass:
                 yield
         finally:
             self._scopes.pop()
+
+    @contextmanager
+    def top_level(self) -> Iterator[None]:
+        """Builds variables outside the root scope, as TF-Slim names them for nets that open no
+        variable scope of their own (NASNet, PNASNet: "cell_0/1x1/weights")."""
+        scopes, self._scopes = self._scopes, []
+        try:
+            yield
+        finally:
+            self._scopes = scopes
 
     def _name_scope(self, name: str):
         return _no_scope()
@@ -171,6 +186,48 @@ class LayoutPass(_ScopedPass):
     def softmax(self, x: Channels) -> Channels:
         return x
 
+    def plain_conv(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> Channels:
+        del stride, padding
+        self._add(name, "weights", (*_pair(kernel), x.depth, depth), regularized=True)
+        return Channels(depth)
+
+    def plain_separable_conv(
+        self, x: Channels, depth: int, kernel: int, name: str, stride: int = 1
+    ) -> Channels:
+        del stride
+        self._add(name, "depthwise_weights", (*_pair(kernel), x.depth, 1), regularized=True)
+        self._add(name, "pointwise_weights", (1, 1, x.depth, depth), regularized=True)
+        return Channels(depth)
+
+    def batch_norm(self, x: Channels, name: str) -> Channels:
+        # TF-Slim's batch norm layer creates gamma before beta.
+        if self._arg_scope.batch_norm_scale:
+            self._add(name, "gamma", (x.depth,))
+        self._add(name, "beta", (x.depth,))
+        self._add(name, "moving_mean", (x.depth,), trainable=False)
+        self._add(name, "moving_variance", (x.depth,), trainable=False)
+        return x
+
+    def relu(self, x: Channels) -> Channels:
+        return x
+
+    def add(self, x: Channels, y: Channels) -> Channels:
+        return x
+
+    def shift_up_left(self, x: Channels) -> Channels:
+        return x
+
+    def drop_path(self, x: Channels, keep_prob: float) -> Channels:
+        return x
+
 
 class ForwardPass(_ScopedPass):
     """Runs a body on NHWC float32 tensors with existing variables.
@@ -202,14 +259,13 @@ class ForwardPass(_ScopedPass):
     def _get(self, layer: str, variable: str) -> tf.Variable:
         return self._variables[self._full_name(layer, variable)]
 
-    def _batch_norm(self, x: tf.Tensor, layer: str) -> tf.Tensor:
-        beta = self._get(layer, "BatchNorm/beta")
-        moving_mean = self._get(layer, "BatchNorm/moving_mean")
-        moving_variance = self._get(layer, "BatchNorm/moving_variance")
+    def _batch_norm(self, x: tf.Tensor, layer: str, within: str = "BatchNorm/") -> tf.Tensor:
+        """Batch norm with the variables `<layer>/<within><beta, ...>`."""
+        beta = self._get(layer, f"{within}beta")
+        moving_mean = self._get(layer, f"{within}moving_mean")
+        moving_variance = self._get(layer, f"{within}moving_variance")
         scope = self._arg_scope
-        scale = (
-            self._get(layer, "BatchNorm/gamma") if scope.batch_norm_scale else tf.ones_like(beta)
-        )
+        scale = self._get(layer, f"{within}gamma") if scope.batch_norm_scale else tf.ones_like(beta)
         if not self._training:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x,
@@ -312,3 +368,55 @@ class ForwardPass(_ScopedPass):
 
     def softmax(self, x: tf.Tensor) -> tf.Tensor:
         return tf.nn.softmax(x)
+
+    def plain_conv(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> tf.Tensor:
+        del depth, kernel
+        with tf.name_scope(name):
+            return tf.nn.conv2d(x, self._get(name, "weights"), stride, padding)
+
+    def plain_separable_conv(
+        self, x: tf.Tensor, depth: int, kernel: int, name: str, stride: int = 1
+    ) -> tf.Tensor:
+        del depth, kernel
+        with tf.name_scope(name):
+            return tf.nn.separable_conv2d(
+                x,
+                self._get(name, "depthwise_weights"),
+                self._get(name, "pointwise_weights"),
+                strides=[1, stride, stride, 1],
+                padding="SAME",
+            )
+
+    def batch_norm(self, x: tf.Tensor, name: str) -> tf.Tensor:
+        with tf.name_scope(name):
+            return self._batch_norm(x, name, within="")
+
+    def relu(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.relu(x)
+
+    def add(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return x + y
+
+    def shift_up_left(self, x: tf.Tensor) -> tf.Tensor:
+        """x moved up and left by one pixel, a zero row and column entering at the bottom and
+        right: TF-Slim's `tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]`."""
+        return tf.pad(x[:, 1:, 1:, :], [[0, 0], [0, 1], [0, 1], [0, 0]])
+
+    def drop_path(self, x: tf.Tensor, keep_prob: float) -> tf.Tensor:
+        """TF-Slim's drop path (nasnet_utils.drop_path): in training, each example's `x` is
+        zeroed with probability 1 - keep_prob and otherwise divided by keep_prob
+        (`x / keep_prob * floor(keep_prob + uniform[0, 1))`, one draw per example); the identity
+        at inference or with keep_prob 1."""
+        if not self._training or keep_prob >= 1.0:
+            return x
+        noise_shape = tf.stack([tf.shape(x)[0], 1, 1, 1])
+        keep = tf.floor(keep_prob + tf.random.uniform(noise_shape, dtype=x.dtype))
+        return x / keep_prob * keep

@@ -18,9 +18,10 @@ from modules.checkpoints.synthetic import (
     write_synthetic_checkpoint,
 )
 from modules.nets import net_layout, net_names
-from tests.nets.helpers import SEED
+from tests.nets.helpers import SEED, net_params
 
 V1_LAYOUT_SIZE = 228
+SLOW_CHECKPOINTS = {"inception_resnet_v2", "pnasnet_large"}
 
 
 def _save(prefix, values):
@@ -42,13 +43,7 @@ def _copy_checkpoint(prefix, destination):
     return destination
 
 
-@pytest.mark.parametrize(
-    "net_name",
-    [
-        pytest.param(name, marks=pytest.mark.slow) if name == "inception_resnet_v2" else name
-        for name in net_names()
-    ],
-)
+@pytest.mark.parametrize("net_name", net_params(net_names(), slow=SLOW_CHECKPOINTS))
 def test_synthetic_checkpoint_has_the_slim_training_layout(net_name, synthetic_checkpoint):
     prefix = synthetic_checkpoint(net_name)
 

@@ -24,6 +24,9 @@ HEADS = {
         "InceptionResnetV2/Logits/Logits/weights": (1536, 1001),
         "InceptionResnetV2/Logits/Logits/biases": (1001,),
     },
+    "nasnet_mobile": {"final_layer/FC/weights": (1056, 1001), "final_layer/FC/biases": (1001,)},
+    "nasnet_large": {"final_layer/FC/weights": (4032, 1001), "final_layer/FC/biases": (1001,)},
+    "pnasnet_large": {"final_layer/FC/weights": (4320, 1001), "final_layer/FC/biases": (1001,)},
 }
 
 
