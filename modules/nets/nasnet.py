@@ -8,11 +8,13 @@ reduction cell (stride 2, twice the filters) before cell num_cells/3 and 2*num_c
 takes the previous cell's output and the one before it ("prev"), which is matched to the cell's
 resolution (ReLU + factorized reduction) or width (ReLU + 1x1 conv + batch norm) first. The
 features are the spatial mean of ReLU(last cell) (TF-Slim's "global_pool"); the head is
-"final_layer/FC" on them (its dropout is the identity at inference).
+"final_layer/FC" on them (TF-Slim's dropout before it, keep 0.5 in training, is not applied, as
+for the other nets here).
 
 Unlike TF-Slim's other nets, these open no top-level variable scope: variables are named
 "cell_0/comb_iter_0/left/separable_5x5_1/depthwise_weights", end points "Cell_0". The definition's
-`scope` (the network's name) only names the module.
+`scope` is the network's name ("nasnet_mobile"), which names the module (and prefixes exported
+end points, "nasnet_mobile/Cell_0", where TF-Slim has none).
 
 Drop path (TF-Slim's `drop_path`, applied to every non-identity operation of a cell) is off at
 inference, as TF-Slim builds it with is_training=False. In training it is on when
@@ -279,7 +281,9 @@ def final_logits(ops, net, num_classes: int):
 def aux_head(ops, net, num_classes: int, kernel: int):
     """TF-Slim's `_build_aux_head` (inside "aux_<cell>/aux_logits") on ReLU(cell): 5x5 average
     pool (stride 3, VALID), 1x1 conv "proj" to 128 + batch norm + ReLU, a VALID conv "Conv"
-    covering the whole map to 768 + batch norm + ReLU, then "FC"."""
+    covering the whole map to 768 + batch norm + ReLU, then "FC" (on the 1x1 map it leaves at
+    the size the kernel was made for; TF-Slim flattens). Only training_extras runs it (on a
+    LayoutPass): the auxiliary logits are a training loss, not a module output."""
     x = ops.avg_pool(net, 5, stride=3, padding="VALID")
     x = ops.relu(ops.batch_norm(ops.plain_conv(x, AUX_PROJECTION_DEPTH, 1, "proj"), "aux_bn0"))
     x = ops.plain_conv(x, AUX_HIDDEN_DEPTH, kernel, "Conv", padding="VALID")
