@@ -1,13 +1,13 @@
 """Images/s of each net at batch 1, 8 and 32 at its default size on the CPU.
 
-Beside them, Keras Applications' InceptionResNetV2 (weights=None, with its classifier) built in
-the same run; the figure is the ratio of our inception_resnet_v2 (with its 1001-class head) to
-it, which should be >= 1. Both run under tf.function. Each figure is the best of `--rounds`
-measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one untimed
-warm-up call per net and batch first), and ours and Keras' are measured in alternation, so load
-from other processes on the machine hits both alike. About 3 minutes on 2 cores.
+Beside them, their Keras Applications twins (InceptionResNetV2, NASNetMobile; weights=None, with
+their classifiers) built in the same run; the figure is the ratio of our net (with its 1001-class
+head) to its twin, which should be >= 1. Both run under tf.function. Each figure is the best of
+`--rounds` measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one
+untimed warm-up call per net and batch first), and ours and Keras' are measured in alternation,
+so load from other processes on the machine hits both alike.
 
-    .venv/bin/python benchmarks/nets_bench.py [--batches 1 8 32] [--seconds 2] [--rounds 2]
+    .venv/bin/python benchmarks/nets_bench.py [--batches 1 8 32] [--seconds 2] [--rounds 2] [--nets ...]
 """
 
 import argparse
@@ -26,8 +26,11 @@ import tensorflow as tf
 from modules.checkpoints.synthetic import synthetic_values
 from modules.nets import create_net, net_names
 
-KERAS_NAME = "keras InceptionResNetV2"
-BASELINE_OF = "inception_resnet_v2"
+# Our net -> the name of its Keras Applications twin.
+KERAS_TWINS = {
+    "inception_resnet_v2": "keras InceptionResNetV2",
+    "nasnet_mobile": "keras NASNetMobile",
+}
 
 Runner = Callable[[tf.Tensor], tf.Tensor]
 
@@ -38,11 +41,15 @@ def our_net(name: str) -> tuple[Runner, int]:
     return tf.function(lambda images: net(images)[0]), net.definition.default_image_size
 
 
-def keras_inception_resnet_v2() -> tuple[Runner, int]:
+def keras_twin(name: str) -> tuple[Runner, int]:
     import keras
 
-    model = keras.applications.InceptionResNetV2(weights=None)
-    return tf.function(lambda images: model(images, training=False)), 299
+    builder, size = {
+        "keras InceptionResNetV2": (keras.applications.InceptionResNetV2, 299),
+        "keras NASNetMobile": (keras.applications.NASNetMobile, 224),
+    }[name]
+    model = builder(weights=None)
+    return tf.function(lambda images: model(images, training=False)), size
 
 
 def images_per_second(run: Runner, images: tf.Tensor, seconds: float) -> float:
@@ -77,13 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="measurements per figure (best)")
+    parser.add_argument("--nets", nargs="+", help="only these nets (default: all)")
     args = parser.parse_args(argv)
 
-    groups = [[name] for name in net_names() if name != BASELINE_OF] + [[BASELINE_OF, KERAS_NAME]]
-    ratios: dict[int, float] = {}
+    names = args.nets or net_names()
+    groups = [[name, KERAS_TWINS[name]] if name in KERAS_TWINS else [name] for name in names]
+    ratios: dict[str, dict[int, float]] = {}
     for group in groups:
         runners = {
-            name: keras_inception_resnet_v2() if name == KERAS_NAME else our_net(name)
+            name: keras_twin(name) if name in KERAS_TWINS.values() else our_net(name)
             for name in group
         }
         for batch in args.batches:
@@ -91,13 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, figure in figures.items():
                 size = runners[name][1]
                 print(f"{name:26s} {size}x{size} batch {batch:3d}: {figure:8.2f} images/s")
-            if KERAS_NAME in figures:
-                ratios[batch] = figures[BASELINE_OF] / figures[KERAS_NAME]
+            if len(group) == 2:
+                ratios.setdefault(group[0], {})[batch] = figures[group[0]] / figures[group[1]]
         del runners
 
-    print(f"\nratio {BASELINE_OF} / {KERAS_NAME} (>= 1: ours is no slower):")
-    for batch, ratio in ratios.items():
-        print(f"  batch {batch:3d}: {ratio:.2f}")
+    for name, by_batch in ratios.items():
+        print(f"\nratio {name} / {KERAS_TWINS[name]} (>= 1: ours is no slower):")
+        for batch, ratio in by_batch.items():
+            print(f"  batch {batch:3d}: {ratio:.2f}")
     return 0
 
 
