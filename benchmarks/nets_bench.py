@@ -5,7 +5,7 @@ twin is built in the same run: inception_v3 / InceptionV3, inception_resnet_v2 /
 InceptionResNetV2, resnet_v1_50/101/152 / ResNet50/101/152, resnet_v2_50/101/152 /
 ResNet50V2/101V2/152V2, mobilenet_v1 / MobileNet, mobilenet_v2 / MobileNetV2,
 mobilenet_v3_large / MobileNetV3Large, mobilenet_v3_small / MobileNetV3Small (without its
-preprocessing layer), each at width 1.0. The figure is the ratio of ours (with its 1001-class
+preprocessing layer), each at width 1.0, nasnet_mobile / NASNetMobile. The figure is the ratio of ours (with its 1001-class
 head) to the twin, which should be >= 1. Both run under tf.function. Each figure is the best of
 `--rounds` measurements (each: repeated calls for at least `--seconds`, at least 2 calls; one
 untimed warm-up call per net and batch first), and a net and its twin are measured in
@@ -46,6 +46,7 @@ KERAS_TWINS = {
     "mobilenet_v2": ("MobileNetV2", {}),
     "mobilenet_v3_large": ("MobileNetV3Large", {"include_preprocessing": False}),
     "mobilenet_v3_small": ("MobileNetV3Small", {"include_preprocessing": False}),
+    "nasnet_mobile": ("NASNetMobile", {}),
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -25,8 +24,8 @@ class NetDefinition:
     """
 
     scope: str  # TF-Slim's top variable scope, e.g. "InceptionV1" (per variant where it varies)
-    default_image_size: ClassVar[int]  # the image size TF-Slim trains the net at
-    arg_scope: ClassVar[ArgScope] = ArgScope()  # TF-Slim's arg scope defaults for this net
+    default_image_size: int  # the image size TF-Slim trains the net at
+    arg_scope: ArgScope = ArgScope()  # TF-Slim's arg scope defaults for this net
 
     def base(self, ops, images):
         """The feature extractor: (last activation, EndPoints)."""

@@ -16,13 +16,18 @@ variables that already exist, with `tf.nn` ops and TF-Slim's math:
   SAME padding, an activation named per layer (see `ACTIVATIONS`), and TF-Slim's
   `separable_conv2d(num_outputs=None, depth_multiplier=1)` for the depthwise convolutions
   (`depthwise_weights` [kh, kw, C, 1], batch norm, no weight decay under the MobileNet arg scopes).
-- batch_norm on its own (resnet_v2's `preact` and `postnorm`): TF-Slim's `slim.batch_norm(x,
+- batch_norm on its own (resnet_v2's `preact` and `postnorm` with ReLU, NASNet's without): `slim.batch_norm(x,
   activation_fn=relu, scope=name)`, its variables directly under `name` (no `BatchNorm` level).
 - conv_same (TF-Slim's `resnet_utils.conv2d_same`): SAME padding at stride 1; at stride s > 1 an
   explicit zero padding of (k - 1) // 2 before and k - 1 - (k - 1) // 2 after, then a VALID conv,
   which differs from a strided SAME conv on even inputs.
 - add (ResNet units): `a + b`, optionally followed by ReLU.
 - TF-Slim's batch norm creates `gamma` (when scaled) before `beta`, then the moving statistics.
+- NASNet-style layers, each its own TF-Slim call as nasnet_utils stacks them: `plain_conv` and
+  `plain_separable_conv` (conv2d / separable_conv2d under NASNet's arg scope: activation_fn=None,
+  biases_initializer=None, weights regularized; separable with depth_multiplier 1), `batch_norm`
+  on its own scope ("bn_sep_5x5_1/gamma", not ".../BatchNorm/..."), `relu`, `add`,
+  `shift_up_left` (the second path of NASNet's factorized reduction) and `drop_path`.
 """
 
 from __future__ import annotations
@@ -110,6 +115,16 @@ class _ScopedPass:
         finally:
             self._scopes.pop()
 
+    @contextmanager
+    def top_level(self) -> Iterator[None]:
+        """Builds variables outside the root scope, as TF-Slim names them for nets that open no
+        variable scope of their own (NASNet, PNASNet: "cell_0/1x1/weights")."""
+        scopes, self._scopes = self._scopes, []
+        try:
+            yield
+        finally:
+            self._scopes = scopes
+
     def _name_scope(self, name: str):
         return _no_scope()
 
@@ -190,7 +205,7 @@ class LayoutPass(_ScopedPass):
     ) -> Channels:
         return self.conv(x, depth, kernel, name, stride, "SAME", batch_norm, activation)
 
-    def batch_norm(self, x: Channels, name: str, activation: bool = True) -> Channels:
+    def batch_norm(self, x: Channels, name: str, activation: bool = False) -> Channels:
         del activation
         self._add_batch_norm(name, x.depth, prefix="")
         return x
@@ -262,6 +277,36 @@ class LayoutPass(_ScopedPass):
         return x
 
     def reduce_to_1x1(self, x: Channels, default_size: int = 7) -> Channels:
+        return x
+
+    def plain_conv(
+        self,
+        x: Channels,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> Channels:
+        del stride, padding
+        self._add(name, "weights", (*_pair(kernel), x.depth, depth), regularized=True)
+        return Channels(depth)
+
+    def plain_separable_conv(
+        self, x: Channels, depth: int, kernel: int, name: str, stride: int = 1
+    ) -> Channels:
+        del stride
+        self._add(name, "depthwise_weights", (*_pair(kernel), x.depth, 1), regularized=True)
+        self._add(name, "pointwise_weights", (1, 1, x.depth, depth), regularized=True)
+        return Channels(depth)
+
+    def relu(self, x: Channels) -> Channels:
+        return x
+
+    def shift_up_left(self, x: Channels) -> Channels:
+        return x
+
+    def drop_path(self, x: Channels, keep_prob: float) -> Channels:
         return x
 
 
@@ -385,7 +430,7 @@ class ForwardPass(_ScopedPass):
         padding = [[0, 0], [before, after], [before, after], [0, 0]]
         return self.conv(x, depth, kernel, name, stride, padding, batch_norm, activation)
 
-    def batch_norm(self, x: tf.Tensor, name: str, activation: bool = True) -> tf.Tensor:
+    def batch_norm(self, x: tf.Tensor, name: str, activation: bool = False) -> tf.Tensor:
         with tf.name_scope(name):
             y = self._batch_norm(x, name, prefix="")
             return tf.nn.relu(y) if activation else y
@@ -491,3 +536,48 @@ class ForwardPass(_ScopedPass):
         height, width = x.shape[1], x.shape[2]
         size = height if height is not None and height == width else default_size
         return tf.nn.avg_pool2d(x, size, 1, "VALID")
+
+    def plain_conv(
+        self,
+        x: tf.Tensor,
+        depth: int,
+        kernel: int | Sequence[int],
+        name: str,
+        stride: int = 1,
+        padding: str = "SAME",
+    ) -> tf.Tensor:
+        del depth, kernel
+        with tf.name_scope(name):
+            return tf.nn.conv2d(x, self._get(name, "weights"), stride, padding)
+
+    def plain_separable_conv(
+        self, x: tf.Tensor, depth: int, kernel: int, name: str, stride: int = 1
+    ) -> tf.Tensor:
+        del depth, kernel
+        with tf.name_scope(name):
+            return tf.nn.separable_conv2d(
+                x,
+                self._get(name, "depthwise_weights"),
+                self._get(name, "pointwise_weights"),
+                strides=[1, stride, stride, 1],
+                padding="SAME",
+            )
+
+    def relu(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.relu(x)
+
+    def shift_up_left(self, x: tf.Tensor) -> tf.Tensor:
+        """x moved up and left by one pixel, a zero row and column entering at the bottom and
+        right: TF-Slim's `tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]`."""
+        return tf.pad(x[:, 1:, 1:, :], [[0, 0], [0, 1], [0, 1], [0, 0]])
+
+    def drop_path(self, x: tf.Tensor, keep_prob: float) -> tf.Tensor:
+        """TF-Slim's drop path (nasnet_utils.drop_path): in training, each example's `x` is
+        zeroed with probability 1 - keep_prob and otherwise divided by keep_prob
+        (`x / keep_prob * floor(keep_prob + uniform[0, 1))`, one draw per example); the identity
+        at inference or with keep_prob 1."""
+        if not self._training or keep_prob >= 1.0:
+            return x
+        noise_shape = tf.stack([tf.shape(x)[0], 1, 1, 1])
+        keep = tf.floor(keep_prob + tf.random.uniform(noise_shape, dtype=x.dtype))
+        return x / keep_prob * keep

@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from modules.nets.base import EndPoints, NetDefinition, conv_logits
-from modules.nets.layers import ArgScope
 from modules.nets.mobilenet_v2 import (
     MOBILENET_ARG_SCOPE,
     expanded_conv,
@@ -76,7 +75,7 @@ class _MobilenetV3(NetDefinition):
 
     scope = "MobilenetV3"
     default_image_size = 224
-    arg_scope: ClassVar[ArgScope] = MOBILENET_ARG_SCOPE
+    arg_scope = MOBILENET_ARG_SCOPE
     blocks: ClassVar[tuple]
     last_conv: ClassVar[int]  # Conv_1
     final_conv: ClassVar[int]  # Conv_2

@@ -21,7 +21,7 @@ from modules.nets.resnet_v1 import RESNET_ARG_SCOPE, UNITS, resnet_logits, stack
 
 def _bottleneck(ops, net, depth, bottleneck_depth, stride, name, end_points):
     add = end_points.add
-    preact = ops.batch_norm(net, "preact")
+    preact = ops.batch_norm(net, "preact", activation=True)
     if ops.depth(net) == depth:
         shortcut = subsample(ops, net, stride)
     else:
@@ -56,7 +56,7 @@ class ResnetV2(NetDefinition):
         )
         net = ops.max_pool(net, 3, stride=2)
         net = stack_blocks(ops, net, self.depth, _bottleneck, "bottleneck_v2", end_points)
-        return ops.batch_norm(net, "postnorm"), end_points
+        return ops.batch_norm(net, "postnorm", activation=True), end_points
 
     def logits(self, ops, net, num_classes):
         return resnet_logits(ops, net, num_classes)

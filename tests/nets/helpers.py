@@ -20,6 +20,9 @@ ALTERNATE_SIZES = {
     "mobilenet_v3_small": (97, 1),
     "inception_v3": (353, 9),
     **{f"resnet_v{v}_{depth}": (241, 8) for v in (1, 2) for depth in (50, 101, 152)},
+    "nasnet_mobile": (299, 10),
+    "nasnet_large": (195, 7),
+    "pnasnet_large": (195, 7),
 }
 # The smallest input size each net accepts (one less is rejected where a size is), and the grid
 # of its last end point there. A ResNet pads every strided conv and pool: any size runs.
@@ -32,14 +35,19 @@ SMALLEST_SIZES = {
 POSTNORM_NETS = frozenset({"resnet_v2_50", "resnet_v2_101", "resnet_v2_152"})
 # Variants whose whole-net runs (forward passes, synthetic checkpoints) only run with -m sweep;
 # a normal run covers their code through the shallowest variant of the same family.
-SWEEP_VARIANTS = frozenset({"resnet_v1_101", "resnet_v1_152", "resnet_v2_101", "resnet_v2_152"})
+SWEEP_VARIANTS = frozenset(
+    {"resnet_v1_101", "resnet_v1_152", "resnet_v2_101", "resnet_v2_152", "nasnet_large"}
+)
+# The graph-mode test also skips pnasnet_large in CI: its layers are NASNet's, which
+# nasnet_mobile runs in a graph.
+SWEEP_VARIANTS_IN_GRAPH_MODE = SWEEP_VARIANTS | {"pnasnet_large"}
 
 
-def net_params(names=None, marks=()) -> list:
+def net_params(names=None, marks=(), sweep=SWEEP_VARIANTS) -> list:
     """`names` (default: every net) as pytest params with `marks`, plus `sweep` on those in
-    SWEEP_VARIANTS."""
+    `sweep`."""
     return [
-        pytest.param(name, marks=[*marks, *([pytest.mark.sweep] * (name in SWEEP_VARIANTS))])
+        pytest.param(name, marks=[*marks, *([pytest.mark.sweep] * (name in sweep))])
         for name in (net_names() if names is None else names)
     ]
 

@@ -37,6 +37,9 @@ HEADS = {
         for v in (1, 2)
         for depth in (50, 101, 152)
     },
+    "nasnet_mobile": {"final_layer/FC/weights": (1056, 1001), "final_layer/FC/biases": (1001,)},
+    "nasnet_large": {"final_layer/FC/weights": (4032, 1001), "final_layer/FC/biases": (1001,)},
+    "pnasnet_large": {"final_layer/FC/weights": (4320, 1001), "final_layer/FC/biases": (1001,)},
 }
 # The auxiliary heads TF-Slim's training nets (1001 classes) create beside the net, as
 # tests/nets/derive_slim_layouts.py --heads reads them off tf_slim.
@@ -142,7 +145,8 @@ def test_training_extras_are_the_slim_auxiliary_heads(net_name):
     if net_name in AUX_HEADS:
         assert extras == AUX_HEADS[net_name]
     else:
-        assert all("/AuxLogits/" in name for name in extras)
+        # TF-Slim names auxiliary heads AuxLogits, or aux_N in the NASNets (no top-level scope).
+        assert all("/AuxLogits/" in name or name.startswith("aux_") for name in extras)
     assert not extras.keys() & net_layout(net_name, 1001).keys()
 
 
