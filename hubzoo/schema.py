@@ -25,7 +25,9 @@ from hubzoo.yamlnodes import (
     Node,
     ScalarNode,
     SequenceNode,
+    number,
     position,
+    shown,
     to_python,
     type_name,
 )
@@ -53,7 +55,12 @@ def load_schema(path: Path = RECORD_SCHEMA_PATH) -> dict[str, Any]:
 
 
 def check(node: Node, schema: dict[str, Any], where: str = "") -> Iterator[Finding]:
-    """Every way `node` departs from `schema`; `where` names the node in messages."""
+    """Every way `node` departs from `schema`; `where` names the node in messages.
+
+    `node` comes from `hubzoo.yamlnodes.load_nodes`: its numbers convert and it is nested at
+    most MAX_DEPTH deep. As in JSON Schema, a keyword applies only to the kind of value it is
+    about (`minimum` to numbers, `items` to lists, ...), so a schema without `type` is safe.
+    """
     expected = schema.get("type")
     if expected and not _has_type(node, expected):
         yield _at(node, f"{_label(where)}expected {_article(expected)}, found {type_name(node)}")
@@ -85,6 +92,8 @@ def _has_type(node: Node, expected: str) -> bool:
 def _check_properties(
     node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, MappingNode):
+        return
     seen: set[str] = set()
     known = list(rule)
     extra = schema.get("additionalProperties", True)
@@ -92,7 +101,7 @@ def _check_properties(
         key = str(key_node.value)
         path = f"{where}.{key}" if where else key
         if key in seen:
-            yield _at(key_node, f"duplicate key '{path}'")
+            yield _at(key_node, f"duplicate key '{shown(path)}'")
             continue
         seen.add(key)
         if key in rule:
@@ -106,12 +115,14 @@ def _check_properties(
 def _unknown_key_message(path: str, key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(known)}"
-    return f"unknown key '{path}'{hint}"
+    return f"unknown key '{shown(path)}'{hint}"
 
 
 def _check_required(
     node: Node, rule: list[Any], schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, MappingNode):
+        return
     present = {str(key.value) for key, _ in node.value}
     for key in rule:
         if key not in present:
@@ -121,7 +132,7 @@ def _check_required(
 def _check_additional(
     node: Node, rule: Any, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
-    if "properties" in schema or not isinstance(rule, dict):
+    if not isinstance(node, MappingNode) or "properties" in schema or not isinstance(rule, dict):
         return
     yield from _check_properties(node, {}, schema, where)
 
@@ -129,6 +140,8 @@ def _check_additional(
 def _check_property_names(
     node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, MappingNode):
+        return
     for key_node, _ in node.value:
         for line, col, message in check(key_node, rule, where):
             yield line, col, f"{message} (a key of '{where}')"
@@ -137,6 +150,8 @@ def _check_property_names(
 def _check_min_properties(
     node: Node, rule: int, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, MappingNode):
+        return
     if len(node.value) < rule:
         yield _at(node, f"{_label(where)}expected at least {rule} entries")
 
@@ -146,42 +161,61 @@ def _check_enum(
 ) -> Iterator[Finding]:
     value = to_python(node)
     if value not in rule:
+        text = shown(repr(value))
         close = difflib.get_close_matches(str(value), [str(v) for v in rule], n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         options = ", ".join(str(v) for v in rule)
-        yield _at(node, f"{_label(where)}{value!r} is not one of: {options}{hint}")
+        yield _at(node, f"{_label(where)}{text} is not one of: {options}{hint}")
 
 
 def _check_pattern(node: Node, rule: str, schema: dict[str, Any], where: str) -> Iterator[Finding]:
-    if not _compiled(rule).search(str(node.value)):
+    if not isinstance(node, ScalarNode):
+        return
+    if not _compiled(rule).search(node.value):
         meaning = schema.get("description", f"a string matching {rule}")
-        yield _at(node, f"{_label(where)}{node.value!r} is not valid: expected {meaning}")
+        yield _at(
+            node, f"{_label(where)}{shown(repr(node.value))} is not valid: expected {meaning}"
+        )
 
 
 def _check_min_length(
     node: Node, rule: int, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
-    if len(str(node.value)) < rule:
+    if not isinstance(node, ScalarNode):
+        return
+    if len(node.value) < rule:
         yield _at(node, f"{_label(where)}must not be empty")
 
 
 def _check_minimum(
     node: Node, rule: float, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
-    if to_python(node) < rule:
-        yield _at(node, f"{_label(where)}must be at least {rule}, found {node.value}")
+    if node.tag not in (INT, FLOAT):
+        return
+    if number(node) < rule:
+        yield _at(node, f"{_label(where)}must be at least {rule}, found {number_text(node)}")
 
 
 def _check_maximum(
     node: Node, rule: float, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
-    if to_python(node) > rule:
-        yield _at(node, f"{_label(where)}must be at most {rule}, found {node.value}")
+    if node.tag not in (INT, FLOAT):
+        return
+    if number(node) > rule:
+        yield _at(node, f"{_label(where)}must be at most {rule}, found {number_text(node)}")
+
+
+def number_text(node: Node) -> str:
+    """A number node as messages show it: as written, and as read when that differs."""
+    value, text = number(node), shown(node.value)
+    return text if text == repr(value) else f"{text} (= {value!r})"
 
 
 def _check_items(
     node: Node, rule: dict[str, Any], schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, SequenceNode):
+        return
     for index, item in enumerate(node.value):
         yield from check(item, rule, f"{where}[{index}]")
 
@@ -189,6 +223,8 @@ def _check_items(
 def _check_min_items(
     node: Node, rule: int, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, SequenceNode):
+        return
     if len(node.value) < rule:
         yield _at(node, f"{_label(where)}expected at least {rule} item(s)")
 
@@ -196,11 +232,13 @@ def _check_min_items(
 def _check_unique_items(
     node: Node, rule: bool, schema: dict[str, Any], where: str
 ) -> Iterator[Finding]:
+    if not isinstance(node, SequenceNode):
+        return
     seen: set[str] = set()
     for item in node.value:
         text = repr(to_python(item))
         if rule and text in seen:
-            yield _at(item, f"{_label(where)}{to_python(item)!r} is listed twice")
+            yield _at(item, f"{_label(where)}{shown(text)} is listed twice")
         seen.add(text)
 
 

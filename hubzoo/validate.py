@@ -20,9 +20,20 @@ from typing import Any
 from hubzoo.contract import ALL_SIGNATURES, BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FORMATS, TASKS
 from hubzoo.paths import display_path
 from hubzoo.record import Record, record_from_node
-from hubzoo.schema import Finding, check, load_schema
+from hubzoo.schema import Finding, check, load_schema, number_text
 from hubzoo.shared import PAPERS_FILE, SHARED_FOLDERS, Architecture, SharedData, load_shared
-from hubzoo.yamlnodes import Node, Problem, YamlRejected, load_nodes, position
+from hubzoo.yamlnodes import (
+    Node,
+    NumberError,
+    Problem,
+    YamlRejected,
+    load_nodes,
+    number,
+    position,
+    read_int,
+    shown,
+    to_python,
+)
 
 RECORD_SUFFIXES = (".yaml", ".yml")
 VOCABULARY_OF_KEY = {"dataset": "dataset", "task": "task", "license": "license", "format": "format"}
@@ -73,7 +84,7 @@ def validate(
     base = Path(os.path.abspath(base or Path.cwd()))
     shared, shared_problems = load_shared(registry_dir, base)
     result = ValidationResult(problems=list(shared_problems), shared=shared)
-    files = list(paths) if paths is not None else find_record_files(registry_dir)
+    files = list(dict.fromkeys(paths)) if paths is not None else find_record_files(registry_dir)
     handles: dict[str, str] = {}
     checked = _check_all(files, registry_dir, base, shared, build_records)
     for display, handle, record, problems in checked:
@@ -173,11 +184,13 @@ def _code_rules(
         yield at("handle", f"record file is not inside the registry {registry_dir}")
     elif handle != expected_handle:
         yield at(
-            "handle", f"handle '{handle}' must equal the file's path: expected '{expected_handle}'"
+            "handle",
+            f"handle '{shown(handle)}' must equal the file's path: expected '{expected_handle}'",
         )
 
     if text["publisher"] != handle.split("/", 1)[0]:
-        yield at("publisher", f"publisher '{text['publisher']}' must be the handle's first segment")
+        publisher = shown(text["publisher"])
+        yield at("publisher", f"publisher '{publisher}' must be the handle's first segment")
     if text["publisher"] not in shared.publishers:
         yield at(
             "publisher", _unknown("publisher", text["publisher"], shared.publishers, "publishers/")
@@ -193,7 +206,8 @@ def _code_rules(
             close = difflib.get_close_matches(text[key], list(shared.vocabularies[vocabulary]), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             yield at(
-                key, f"{key} '{text[key]}' is not an id in registry/tags/{vocabulary}.yaml{hint}"
+                key,
+                f"{key} '{shown(text[key])}' is not an id in registry/tags/{vocabulary}.yaml{hint}",
             )
 
     collection = str(_child(fields["checkpoint"], "collection").value)
@@ -203,16 +217,17 @@ def _code_rules(
 
     yield from _input_size_rules(fields["input_size"], architecture)
     yield from _task_rules(fields, text, at)
-    yield from _changelog_rules(fields["changelog"], handle)
+    yield from _changelog_rules(fields["changelog"], handle, at)
 
     if "counterpart" in text:
         counterpart = text["counterpart"]
         if counterpart == handle:
             yield at("counterpart", "counterpart must be another module, not this one")
         elif not any(
-            (registry_dir / f"{counterpart}{suffix}").is_file() for suffix in RECORD_SUFFIXES
+            os.path.isfile(registry_dir / f"{counterpart}{suffix}") for suffix in RECORD_SUFFIXES
         ):
-            yield at("counterpart", f"counterpart '{counterpart}' has no record in the registry")
+            message = f"counterpart '{shown(counterpart)}' has no record in the registry"
+            yield at("counterpart", message)
 
 
 def _input_size_rules(
@@ -222,13 +237,13 @@ def _input_size_rules(
         return
     for key in ("height", "width"):
         value = _child(size, key)
-        if int(value.value) < architecture.min_image_size:
+        if number(value) < architecture.min_image_size:
             line, col = position(value)
             yield (
                 line,
                 col,
                 (
-                    f"input_size.{key} {value.value} is below "
+                    f"input_size.{key} {number_text(value)} is below "
                     f"{architecture.display_name}'s minimum "
                     f"of {architecture.min_image_size}"
                 ),
@@ -259,22 +274,33 @@ def _task_rules(
         yield at("signatures", "a *_with_bn_hparams signature needs batch_norm_momentum")
     if "batch_norm_momentum" in fields and not has_hparams:
         yield at("batch_norm_momentum", "batch_norm_momentum needs a *_with_bn_hparams signature")
-    if has_hparams and text["fine_tunable"] != "true":
+    if has_hparams and to_python(fields["fine_tunable"]) is not True:
         yield at("fine_tunable", "batch norm hparams only make sense for a fine-tunable module")
 
 
-def _changelog_rules(changelog: Node, handle: str) -> Iterator[tuple[int, int, str]]:
-    version = int(handle.rsplit("/", 1)[1])
+def _changelog_rules(
+    changelog: Node, handle: str, at: Callable[[str, str], Finding]
+) -> Iterator[tuple[int, int, str]]:
+    try:
+        version = read_int(handle.rsplit("/", 1)[1])
+    except NumberError as error:
+        yield at("handle", f"version: {error}")
+        return
     versions = []
     for key, _ in changelog.value:
-        number = int(key.value)
-        versions.append(number)
-        if number > version:
+        try:
+            entry = read_int(key.value)
+        except NumberError as error:
+            line, col = position(key)
+            yield line, col, f"changelog version: {error}"
+            continue
+        versions.append(entry)
+        if entry > version:
             line, col = position(key)
             yield (
                 line,
                 col,
-                f"changelog has version {number}, newer than this record's version {version}",
+                f"changelog has version {entry}, newer than this record's version {version}",
             )
     if version not in versions:
         line, col = position(changelog)
@@ -302,4 +328,4 @@ def _handle_of_path(path: Path, registry_dir: Path) -> str | None:
 def _unknown(kind: str, value: str, known: Mapping[str, object], folder: str) -> str:
     close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"{kind} '{value}' has no file in registry/{folder}{hint}"
+    return f"{kind} '{shown(value)}' has no file in registry/{folder}{hint}"

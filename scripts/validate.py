@@ -1,25 +1,33 @@
 """Validate registry records: every problem as path:line:col: message; exit 1 if any."""
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
 
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.validate import validate
+from hubzoo.yamlnodes import MAX_DEPTH, MAX_FILE_BYTES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Validate module records against registry/schema/record.schema.json and the "
         "registry's rules. Prints each problem as PATH:LINE:COL: MESSAGE and exits 1 if there is "
-        "any; otherwise prints a one-line summary and exits 0."
+        "any; otherwise prints a one-line summary and exits 0. A record is a regular UTF-8 file "
+        f"of at most {MAX_FILE_BYTES // 1024} KiB holding YAML's JSON-like core: no anchors, "
+        f"aliases or custom tags, lists and mappings nested at most {MAX_DEPTH} deep, numbers "
+        "as YAML 1.1 reads them (0xE0, 0340 and 3:44 are all 224), finite and within 64 bits."
     )
     parser.add_argument("paths", nargs="*", type=Path, help="record files (default: every record)")
     parser.add_argument(
         "--registry", type=Path, default=REGISTRY_DIR, help="registry folder (default: %(default)s)"
     )
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # a message never fails to print
+            stream.reconfigure(errors="backslashreplace")
     if not args.registry.is_dir():
         print(f"error: registry folder {args.registry} does not exist", file=sys.stderr)
         return 2
