@@ -41,7 +41,9 @@ def module_fn(job: dict, training: bool) -> None:
     for loss in net.regularization_losses():
         tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, loss)
     outputs = {"default": output}
-    outputs.update({f"{net.scope}/{name}": tensor for name, tensor in end_points.items()})
+    outputs.update(
+        {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
+    )
     for name in job["signatures"]:
         inputs = {"images": images}
         if name.endswith("_with_bn_hparams"):

@@ -109,7 +109,9 @@ def _serving_signatures(
     def inference(images):
         output, end_points = net(apply_input_mapping(images, spec.input_mapping), training=False)
         outputs = {DEFAULT_OUTPUT: output}
-        outputs.update({f"{net.scope}/{name}": tensor for name, tensor in end_points.items()})
+        outputs.update(
+            {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
+        )
         return outputs
 
     concrete = inference.get_concrete_function()

@@ -87,7 +87,9 @@ def _meta_graph(
         for loss in net.regularization_losses():
             tf.compat.v1.add_to_collection(_GraphKeys.REGULARIZATION_LOSSES, loss)
         outputs = {DEFAULT_OUTPUT: output}
-        outputs.update({f"{net.scope}/{name}": tensor for name, tensor in end_points.items()})
+        outputs.update(
+            {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
+        )
         meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
         variable_shapes = {
             variable.op.name: tuple(variable.shape.as_list())

@@ -43,6 +43,11 @@ class NetDefinition:
             self.logits(layout_pass, features, num_classes)
         return tuple(layout_pass.specs)
 
+    def end_point_name(self, name: str) -> str:
+        """The end point's name as TF-Slim's end_points dict spells it, which is what an export
+        publishes it as: under the net's top scope, e.g. "InceptionV1/Mixed_4c"."""
+        return f"{self.scope}/{name}"
+
     def training_extras(self, num_classes: int) -> dict[str, tuple[int, ...]]:
         """Variables a TF-Slim training checkpoint holds beyond the net and its head (auxiliary
         heads), by name; the net never reads them, synthetic checkpoints write them."""

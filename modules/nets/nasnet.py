@@ -334,6 +334,10 @@ class NasNetFamily(NetDefinition):
             batch_norm_scale=True,
         )
 
+    def end_point_name(self, name: str) -> str:
+        """TF-Slim builds these nets under no top scope: its end points are "Cell_0", "Stem"..."""
+        return name
+
     @property
     def total_cells(self) -> int:
         """The cell count TF-Slim scales drop path by."""

@@ -62,7 +62,7 @@ class Exports:
         net = create_net(spec.net, num_classes=spec.num_classes)
         net.assign(self.weights(handle))
         output, end_points = net(apply_input_mapping(images_for(handle), spec.input_mapping))
-        return output.numpy(), tuple(f"{net.scope}/{name}" for name in end_points)
+        return output.numpy(), tuple(net.definition.end_point_name(name) for name in end_points)
 
 
 def images_for(handle: str) -> np.ndarray:
