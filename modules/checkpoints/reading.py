@@ -21,8 +21,8 @@ _EXTRA_KINDS = (
     ("training step", lambda name: name == "global_step"),
     ("optimizer slots", lambda name: name.endswith(_OPTIMIZER_SLOT_SUFFIXES)),
     ("moving-average shadows", lambda name: name.endswith("/ExponentialMovingAverage")),
-    ("auxiliary head", lambda name: "/AuxLogits/" in name or name.startswith("aux_")),
-    ("classification head", lambda name: "/Logits/" in name or name.startswith("final_layer/")),
+    ("auxiliary head (AuxLogits)", lambda name: "/AuxLogits/" in name or name.startswith("aux_")),
+    ("classification head (Logits)", lambda name: "/Logits/" in name or name.startswith("final_layer/")),
 )
 
 
