@@ -22,7 +22,10 @@ _EXTRA_KINDS = (
     ("optimizer slots", lambda name: name.endswith(_OPTIMIZER_SLOT_SUFFIXES)),
     ("moving-average shadows", lambda name: name.endswith("/ExponentialMovingAverage")),
     ("auxiliary head (AuxLogits)", lambda name: "/AuxLogits/" in name or name.startswith("aux_")),
-    ("classification head (Logits)", lambda name: "/Logits/" in name or name.startswith("final_layer/")),
+    (
+        "classification head (Logits)",
+        lambda name: "/Logits/" in name or name.startswith("final_layer/"),
+    ),
 )
 
 
