@@ -12,6 +12,8 @@ from hubzoo.errors import HubzooError
 from modules.nets.layers import ArgScope, Channels, ForwardPass, LayoutPass, VariableSpec
 
 NUM_CHANNELS = 3
+HEAD_END_POINTS = ("Logits", "Predictions")
+"""End points a net with a classification head adds after its feature extractor's."""
 
 
 class NetDefinition:
@@ -119,9 +121,17 @@ class SlimNet(tf.Module):
             if self.num_classes is None:
                 return ops.spatial_mean(net), end_points
             logits = self.definition.logits(ops, net, self.num_classes)
-            end_points["Logits"] = logits
-            end_points["Predictions"] = ops.softmax(logits)
+            logits_name, predictions_name = HEAD_END_POINTS
+            end_points[logits_name] = logits
+            end_points[predictions_name] = ops.softmax(logits)
             return logits, end_points
+
+    def features(self, end_points: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        """The feature vector [N, num_features] of a call, from its end points: the spatial mean
+        of the feature extractor's last end point, as a net without a head returns it (a
+        classifier's feature vector signatures serve it)."""
+        last = [name for name in end_points if name not in HEAD_END_POINTS][-1]
+        return tf.reduce_mean(end_points[last], axis=[1, 2])
 
     def regularization_losses(self) -> list[tf.Tensor]:
         """TF-Slim's weight decay: weight_decay * l2_loss(w) for each variable its arg scope regularizes."""
