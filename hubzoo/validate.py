@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -240,10 +241,17 @@ class RecordChecker:
         comment lines and `family: ID` (`parent: HANDLE`), which YAML reads as exactly that
         mapping. None for any other file, which the parser reads."""
         try:
-            with open(path, "rb") as stream:
-                raw = stream.read(_BARE_RECORD_MAX_BYTES + 1)
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
         except OSError:
             return None
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
+            raw = os.read(descriptor, _BARE_RECORD_MAX_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(descriptor)
         match = _BARE_RECORD.fullmatch(raw)
         if match is None:
             return None

@@ -11,11 +11,18 @@ from hubzoo.validate import validate
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Validate module records against registry/schema/record.schema.json and the "
-        "registry's rules. Prints each problem as PATH:LINE:COL: MESSAGE and exits 1 if there is "
+        description="Validate the registry: every record and deployment file, family, zoo facts "
+        "and shared file against its schema in registry/schema/, the references between them, "
+        "the facts each record resolves to, and registry/records.lock (published versions keep "
+        "their facts). Prints each problem as PATH:LINE:COL: MESSAGE and exits 1 if there is "
         "any; otherwise prints a one-line summary and exits 0."
     )
-    parser.add_argument("paths", nargs="*", type=Path, help="record files (default: every record)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="record files to check (default: every record; shared files are always checked)",
+    )
     parser.add_argument(
         "--registry", type=Path, default=REGISTRY_DIR, help="registry folder (default: %(default)s)"
     )
