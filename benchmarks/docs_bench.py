@@ -1,8 +1,9 @@
-"""Render 1,000 synthetic records and build the site from them; print pages/s and ratios.
+"""Render every page of the registry and build the site from it; print pages/s and ratios.
 
-Rendering: our templates (all three page eras, both tasks) against a baseline measured in the
-same run, Python-Markdown converting the same 1,000 page texts to HTML without any template:
-the ratio says how rendering compares with the cheapest thing a site does with each page.
+Rendering: the registry's docs/ pages (every module in its docs era, every deployment) and its
+tfhub.dev pages, against a baseline measured in the same run, Python-Markdown converting the
+same page texts to HTML without any template: the ratio says how rendering compares with the
+cheapest thing a site does with each page.
 
 Site build: `mkdocs build --strict` with our hooks (registry and store read at build time,
 Modules menu, browse indexes, comparison table, catalog.json, facts box on each page) against a
@@ -12,7 +13,6 @@ static files beforehand. Both run in a fresh interpreter; the ratio is what the 
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,34 +28,9 @@ from hubzoo.registry import load_registry
 from hubzoo.render import PAGES_FOLDER, render_pages
 from hubzoo.site.catalog import build_catalog
 from hubzoo.site.pages import generated_files, modules_nav
+from hubzoo.tfhub_dev import tfhub_dev_files
 
-SHARED = ("tags", "architectures", "publishers", "collections", "schema", "papers.yaml")
-PAIRS = (  # (feature vector, classification) records whose copies make up the synthetic registry
-    ("google/imagenet/inception_v1/feature_vector/1", "google/imagenet/inception_v1/classification/1"),
-    ("google/imagenet/inception_v2/feature_vector/3", "google/imagenet/inception_v2/classification/3"),
-    ("google/imagenet/inception_resnet_v2/feature_vector/1",
-     "google/imagenet/inception_resnet_v2/classification/1"),
-)  # fmt: skip
 HAND_WRITTEN = ("index.md", "common_signatures", "fine_tuning.md")
-
-
-def make_registry(root: Path, count: int) -> None:
-    """The real shared data and `count` valid records: copies of the real pairs, renamed."""
-    for name in SHARED:
-        source = REGISTRY_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy(source, root / name)
-    for index in range(count // 2):
-        for handle in PAIRS[index % len(PAIRS)]:
-            network = handle.split("/")[2]
-            renamed = handle.replace(f"/{network}/", f"/{network}_copy{index:04d}/")
-            text = (REGISTRY_DIR / f"{handle}.yaml").read_text()
-            text = re.sub(f"/{network}/", f"/{network}_copy{index:04d}/", text)
-            target = root / f"{renamed}.yaml"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
 
 
 def write_docs(docs: Path, files: dict[str, str]) -> None:
@@ -94,24 +69,28 @@ def mkdocs_build(config: Path, site: Path, env: dict[str, str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=1000, help="synthetic records (even)")
+    parser.add_argument("--registry", type=Path, default=REGISTRY_DIR)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="docs-bench-") as scratch:
         root = Path(scratch)
-        make_registry(root / "registry", args.records)
-        registry = load_registry(root / "registry")
-        count = len(registry.records)
-        print(f"{count} synthetic records")
+        started = time.perf_counter()
+        registry = load_registry(args.registry)
+        load_seconds = time.perf_counter() - started
+        count = len(registry.modules) + len(registry.deployments)
+        print(f"{len(registry.modules)} modules, {len(registry.deployments)} deployments "
+              f"(loaded and validated in {load_seconds:.2f} s)")  # fmt: skip
 
         started = time.perf_counter()
         pages = render_pages(registry)
+        tfhub_pages = tfhub_dev_files(registry, args.registry)
         render_seconds = time.perf_counter() - started
+        rendered = len(pages) + len(tfhub_pages)
         started = time.perf_counter()
-        for text in pages.values():
+        for text in [*pages.values(), *tfhub_pages.values()]:
             markdown.markdown(text, extensions=["tables"])
         markdown_seconds = time.perf_counter() - started
-        print(f"render (templates):            {rate(count, render_seconds)}")
-        print(f"baseline (markdown -> HTML):   {rate(count, markdown_seconds)}")
+        print(f"render (templates):            {rate(rendered, render_seconds)}")
+        print(f"baseline (markdown -> HTML):   {rate(rendered, markdown_seconds)}")
         print(f"render speed / baseline speed: {markdown_seconds / render_seconds:8.2f}x")
 
         hooks = REPO_ROOT / "hubzoo" / "site" / "hooks.py"
@@ -125,7 +104,7 @@ def main() -> int:
         write_config(root / "baseline.yml", {**baseline, "docs_dir": "baseline-docs", "nav": nav})
         env = {
             **os.environ,
-            "HUBZOO_REGISTRY": str(root / "registry"),
+            "HUBZOO_REGISTRY": str(args.registry.resolve()),
             "HUBZOO_STORE": str(root / "empty-store"),
             "NO_MKDOCS_2_WARNING": "1",
         }

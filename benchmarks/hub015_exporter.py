@@ -5,8 +5,8 @@ the repository on the path:
 
     PYTHONPATH=. .venv-legacy/bin/python benchmarks/hub015_exporter.py JOBS.json RESULTS.json ROUNDS
 
-Each job (handle, net, num_classes, image_size, variable_size, signatures, momentum, checkpoint,
-out) is exported with `hub.create_module_spec` (tag sets {} and {"train"}, the same signatures,
+Each job (handle, net, hyperparameters, num_classes, image_size, variable_size, signatures,
+feature_signatures, momentum, input_mapping, checkpoint, out) is exported with `hub.create_module_spec` (tag sets {} and {"train"}, the same signatures,
 regularization losses and image-size attachment as `modules.export.tf1_hub`) and
 `ModuleSpec.export(out, checkpoint_path=checkpoint)`. RESULTS.json maps each handle to the best
 of ROUNDS export times in seconds (TensorFlow's import not included).
@@ -22,13 +22,14 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from tensorflow_hub import image_module_info_pb2
 
+from hubzoo.preprocessing import InputMapping
 from modules.nets import create_net
-from modules.preprocessing import INCEPTION_STYLE, apply_input_mapping
+from modules.preprocessing import apply_input_mapping
 
 
 def module_fn(job: dict, training: bool) -> None:
     """Build one graph variant of the module, as hub.create_module_spec calls it."""
-    net = create_net(job["net"], num_classes=job["num_classes"])
+    net = create_net(job["net"], num_classes=job["num_classes"], **job["hyperparameters"])
     shape = [None, None, None, 3] if job["variable_size"] else [None, *job["image_size"], 3]
     images = tf.compat.v1.placeholder(tf.float32, shape, name="images")
     momentum = None
@@ -36,19 +37,23 @@ def module_fn(job: dict, training: bool) -> None:
         momentum = tf.compat.v1.placeholder_with_default(
             tf.constant(job["momentum"], tf.float32), [], name="batch_norm_momentum"
         )
-    inputs = apply_input_mapping(images, INCEPTION_STYLE)
-    output, end_points = net(inputs, training=training, batch_norm_momentum=momentum)
+    mapping = job["input_mapping"]
+    mapping = InputMapping(**{**mapping, "offset": tuple(mapping["offset"]),
+                              "output_range": tuple(mapping["output_range"])})  # fmt: skip
+    inputs = apply_input_mapping(images, mapping)
+    output, features, end_points = net.call_with_features(inputs, training, momentum)
     for loss in net.regularization_losses():
         tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, loss)
-    outputs = {"default": output}
-    outputs.update(
-        {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
-    )
+    named = {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
+    outputs = {"default": output, **named}
+    if job["feature_signatures"]:
+        feature_outputs = {"default": features, **named}
     for name in job["signatures"]:
         inputs = {"images": images}
         if name.endswith("_with_bn_hparams"):
             inputs["batch_norm_momentum"] = momentum
-        hub.add_signature(name, inputs, outputs)
+        served = feature_outputs if name in job["feature_signatures"] else outputs
+        hub.add_signature(name, inputs, served)
     info = image_module_info_pb2.ImageModuleInfo()
     info.default_image_size.height, info.default_image_size.width = job["image_size"]
     hub.attach_image_module_info(info)

@@ -31,10 +31,11 @@ def bare_work(handle: str, work: Path) -> float:
     from modules.nets import create_net
 
     record = load_registry().find(handle)
-    prefix = synthetic_checkpoint(record.architecture, seed=0)
+    assert record.network is not None, "the benchmark's modules have networks"
+    prefix = synthetic_checkpoint(record.network, seed=0, hyperparameters=record.hyperparameters)
     started = time.perf_counter()
     export(record, record.format, prefix, work, synthetic=True)
-    net = create_net(record.architecture)
+    net = create_net(record.network, **record.hyperparameters)
     net.assign(read_checkpoint(prefix, net.layout()).values)
     images = np.random.default_rng(0).random((8, *record.image_size, 3), dtype=np.float32)
     tf.function(lambda x: net(x)[0])(tf.constant(images)).numpy()
@@ -48,7 +49,9 @@ def main() -> None:
     rows = []
     for handle in args.handles:
         with tempfile.TemporaryDirectory() as tmp:
-            synthetic_checkpoint(load_registry().find(handle).architecture, seed=0)
+            record = load_registry().find(handle)
+            assert record.network is not None, "the benchmark's modules have networks"
+            synthetic_checkpoint(record.network, seed=0, hyperparameters=record.hyperparameters)
             options = PublishOptions(
                 handle, synthetic=True, store_url=f"{tmp}/store", build_site=False
             )

@@ -41,6 +41,9 @@ class Task:
     signature: str  # the task's own signature, e.g. "image_feature_vector"
     width_field: str  # the record field giving the `default` output's width
     output_name: str  # what the page's usage snippet calls the output, e.g. "features"
+    folder: str  # how a handle spells the task, e.g. "feature_vector"
+    also_serves: tuple[str, ...] = ()  # tasks whose signatures a module of this task may also
+    # serve (a classifier computes feature vectors on the way to its logits)
 
     @property
     def bn_hparams_signature(self) -> str:
@@ -48,18 +51,35 @@ class Task:
         return self.signature + BN_HPARAMS_SUFFIX
 
     @property
+    def own_signatures(self) -> tuple[str, ...]:
+        """The signatures that compute this task's output, `default` first."""
+        return (DEFAULT_SIGNATURE, self.signature, self.bn_hparams_signature)
+
+    @property
     def signatures(self) -> tuple[str, ...]:
         """Every signature a module of this task may serve, `default` first."""
-        return (DEFAULT_SIGNATURE, self.signature, self.bn_hparams_signature)
+        also = (name for task in self.also_serves for name in TASKS[task].own_signatures[1:])
+        return (*self.own_signatures, *also)
+
+    def output_task(self, signature: str) -> Task:
+        """The task whose output `signature` of a module of this task computes."""
+        if signature in self.own_signatures:
+            return self
+        return next(TASKS[task] for task in self.also_serves if signature in TASKS[task].signatures)
 
 
 TASKS: dict[str, Task] = {
     task.id: task
     for task in (
-        Task(FEATURE_VECTOR, "image_feature_vector", "num_features", "features"),
-        Task(CLASSIFICATION, "image_classification", "num_classes", "logits"),
+        Task(FEATURE_VECTOR, "image_feature_vector", "num_features", "features", "feature_vector"),
+        Task(
+            CLASSIFICATION, "image_classification", "num_classes", "logits", "classification",
+            also_serves=(FEATURE_VECTOR,),
+        ),
     )
-}
+}  # fmt: skip
+TASKS_BY_FOLDER: dict[str, Task] = {task.folder: task for task in TASKS.values()}
+"""A task by the folder its handles spell it with."""
 
 ALL_SIGNATURES: tuple[str, ...] = tuple(
     dict.fromkeys(name for task in TASKS.values() for name in task.signatures)

@@ -31,7 +31,7 @@ class BuildFacts:
     """How an artifact was built, as its publisher states it."""
 
     format: str  # a key of hubzoo.contract.FORMATS
-    record_digest: str  # sha256 of the record file the artifact was built from
+    record_digest: str  # the record's digest: sha256 of its resolved facts (hubzoo.lock)
     checkpoint_sha256: str  # sha256 of the checkpoint source, or SYNTHETIC
     hubzoo_version: str  # the tool that built it
     tensorflow_version: str  # the TensorFlow that exported it

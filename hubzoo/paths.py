@@ -12,7 +12,9 @@ DEFAULT_STORE_DIR = REPO_ROOT / "store"
 CACHE_DIR = REPO_ROOT / ".cache"
 
 
-def display_path(path: Path, base: Path) -> str:
+def display_path(path: Path | str, base: Path | str) -> str:
     """`path` relative to `base` when it lies inside it (as messages show it), else as given."""
-    relative = os.path.relpath(os.path.abspath(path), base)
-    return str(path) if relative.startswith("..") else relative
+    absolute, root = os.path.abspath(path), os.path.abspath(base)
+    if absolute.startswith(root + os.sep):
+        return absolute[len(root) + 1 :]
+    return "." if absolute == root else str(path)

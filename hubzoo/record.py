@@ -1,77 +1,91 @@
-"""The record: every fact about one published module version, in one flat dataclass.
+"""Resolved records: every fact of one module version or deployment, in one flat dataclass each.
 
-A record is read from `registry/HANDLE.yaml` once it has passed validation; the page, the
-export, the export check and the smoke test all take their facts from it.
+`hubzoo.resolve` builds them from a record file and its family's layers; pages, the catalog,
+the export, the export check and the smoke test all read their facts from them. A record's
+`digest` is the sha256 of its resolved facts (`hubzoo.lock`): what registry/records.lock
+pins for published versions and what a published artifact's manifest names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from hubzoo.contract import CLASSIFICATION, FEATURE_VECTOR, FORMATS, TASKS, ModuleFormat, Task
-from hubzoo.schema import load_schema
-from hubzoo.yamlnodes import Node, to_python
-
-DEFAULT_MODULE_URL = "https://tfhub.dev/{handle}"
-
-
-@cache
-def _handle_pattern() -> re.Pattern[str]:
-    """A handle's form: the record schema's pattern, the one definition of it."""
-    return re.compile(load_schema()["properties"]["handle"]["pattern"])
-
-
-def is_handle(text: str) -> bool:
-    """Whether `text` is a well-formed module handle: publisher/name.../version (1, 2, ...)."""
-    return isinstance(text, str) and _handle_pattern().fullmatch(text) is not None
+from hubzoo.preprocessing import InputMapping
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """Where the weights inside the module come from."""
+class ModuleRecord:
+    """One module version with every fact resolved."""
 
-    name: str  # as the page names it, e.g. "inception_v1_2016_08_28/inception_v1.ckpt"
-    collection: str  # id in registry/collections/, e.g. "tf-slim"
-    url: str  # the tarball holding it
-    member: str  # checkpoint prefix inside the tarball, e.g. "inception_v1.ckpt"
-    sha256: str | None  # of the tarball; None when unknown (written `unknown` in YAML)
+    # Where it sits
+    handle: str  # PUBLISHER/NAMESPACE.../NAME/[LINE/]TASK/VERSION, its record file's path
+    publisher: str  # the handle's first segment, an id in registry/publishers/
+    family: str  # id in registry/families/
+    variant: str  # the module name, e.g. "mobilenet_v2_035_128"
+    line: str  # the family's line, "standard" or e.g. "quantops"
+    task: str  # a key of hubzoo.contract.TASKS
+    version: int  # the handle's last segment
+    parent: str | None  # handle of the module it derives from (a quantops graph: the plain one)
+    counterpart: str | None  # handle of the same module for the other task, if any
 
-
-@dataclass(frozen=True)
-class Record:
-    """One module version (a module handle), as its YAML record states it."""
-
-    handle: str  # PUBLISHER/NAME.../VERSION, e.g. "google/imagenet/inception_v1/feature_vector/1"
-    description: str  # the page's one-line description
-    publisher: str  # id in registry/publishers/
-    architecture: str  # id in registry/architectures/ (also the network's name in modules.nets)
-    dataset: str  # id in the dataset vocabulary
-    task: str  # "image-feature-vector" or "image-classification"
-    format: str  # "hub" (TF1 Hub format) or "saved_model_2"
-    fine_tunable: bool  # consumers may train it further (a {"train"} graph for format hub)
-    asset_path: str  # tfhub.dev asset-path ("legacy" for modules tfhub.dev migrated)
-    license: str | None  # id in the license vocabulary, when the page states one
+    # What the module is
+    format: str  # a key of hubzoo.contract.FORMATS: "hub" (TF1 Hub) or "saved_model_2"
+    fine_tunable: bool  # consumers may train it further
+    quantized: bool  # the graph is instrumented for quantization
+    dataset: str  # id in registry/tags/dataset.yaml
+    network_architecture: str  # id in registry/tags/network_architecture.yaml
+    license: str | None  # id in registry/tags/license.yaml, when stated
     input_kind: str  # "fixed": images must be image_size; "variable": image_size is the default
-    image_size: tuple[int, int]  # (height, width) expected, or default when variable
-    num_features: int | None  # feature vector length (feature-vector modules)
-    num_classes: int | None  # number of logits (classification modules)
-    checkpoint: Checkpoint  # provenance of the weights
-    signatures: tuple[str, ...]  # signature names, "default" first
-    batch_norm_momentum: float | None  # default momentum of the *_with_bn_hparams signature
-    counterpart: str | None  # handle of the sibling module of the other task
-    changelog: dict[int, tuple[str, ...]]  # version -> bullet points (markdown)
-    page_era: str  # page format: "relative-links", "display-metadata" or "tfhub-dev"
-    module_url: str  # URL the page's usage snippet loads
-    digest: str  # sha256 of the record file's bytes, for provenance in manifests
+    image_size: tuple[int, int]  # (height, width) expected, or the default when variable
+    input_range: tuple[float, float]  # the color values the module expects, e.g. (0, 1)
+    preprocessing: InputMapping  # what the module does to those values first
+    num_features: int | None  # feature vector length, when stated
+    num_classes: int | None  # number of logits, when stated
+    labels_url: str | None  # the file mapping class indices to labels
+    signatures: tuple[str, ...]  # signature names the module serves, `default` first
+    batch_norm_momentum: float | None  # default momentum when fine-tuning can set it
 
-    @property
-    def version(self) -> int:
-        """The version number, the handle's last segment."""
-        return int(self.handle.rsplit("/", 1)[1])
+    # How the zoo builds it
+    network: str | None  # network name in modules/nets; None: there is none to build it with
+    hyperparameters: Mapping[str, Any]  # the network's hyperparameters, e.g. depth_multiplier
+    min_image_size: int | None  # smallest height/width the network accepts
+    parameters: int | None  # trainable values of the network's feature extractor, if known
+    checkpoint: str | None  # the checkpoint exported, as its page names it; None: no public one
+    collection: str | None  # id in registry/collections.yaml the page credits for it
+    checkpoint_url: str | None  # the tarball the publish pipeline downloads
+    checkpoint_member: str | None  # the checkpoint prefix inside the tarball
+    checkpoint_sha256: str | None  # the tarball's sha256; None when unknown
+
+    # How its pages word it
+    era: str  # page era of its tfhub.dev page (templates/eras.yaml)
+    docs_era: str  # page era of its docs/ page
+    module_url: str  # URL its tfhub.dev page's usage example loads
+    docs_module_url: str  # URL its docs/ page's usage example loads
+    asset_path: str  # tfhub.dev's asset-path
+    colab: str | None  # URL of a Colab notebook using it
+    display_name: str  # the network's name in descriptions, e.g. "MobileNet V2 (depth ...)"
+    description: str | None  # its own one-line description; None: the task's standard wording
+    overview: str  # text id (registry/texts.yaml, kind overview)
+    implementation: str  # text id (kind implementation)
+    training: str  # text id (kind training)
+    dropout_note: str | None  # text id (kind dropout_note)
+    depth_rounding_network: str | None  # MobileNet depth rounding note: the network's name
+    depth_rounding_multiple: int | None  # ... and the multiple feature depths round to
+    changes: tuple[tuple[int, tuple[str, ...]], ...]  # (version, changelog note ids), up to
+    # this version
+    show_changelog: bool  # its pages show the changelog
+    links: Mapping[str, str]  # links of its pages that differ from the era's
+    layout: Mapping[str, Any]  # layout that differs from the era's
+
+    # The variant's own facts
+    depth_multiplier: float | None  # width multiplier of the convolutional layers
+    layers: int | None  # number of layers (ResNets)
+    size: str | None  # size class named in the module name: large, small, mobile
+
+    digest: str  # sha256 of every fact above (hubzoo.lock.record_digest)
 
     @property
     def name(self) -> str:
@@ -82,13 +96,6 @@ class Record:
     def variable_input(self) -> bool:
         """True when the module accepts images of sizes other than `image_size`."""
         return self.input_kind == "variable"
-
-    @property
-    def num_outputs(self) -> int:
-        """Length of the `default` output: num_features or num_classes."""
-        width = self.num_features if self.task == FEATURE_VECTOR else self.num_classes
-        assert width is not None, "validation guarantees the task's output width"
-        return width
 
     @property
     def is_classification(self) -> bool:
@@ -105,41 +112,50 @@ class Record:
         """How modules of the record's format are built, checked and loaded."""
         return FORMATS[self.format]
 
+    @property
+    def num_outputs(self) -> int:
+        """Length of the `default` output: num_features or num_classes."""
+        width = self.num_features if self.task == FEATURE_VECTOR else self.num_classes
+        assert width is not None, "validation guarantees the task's output width"
+        return width
 
-def record_from_node(node: Node, raw: bytes) -> Record:
-    """Build a Record from a document node that passed validation."""
-    data: dict[str, Any] = to_python(node)
-    size = data["input_size"]
-    checkpoint = data["checkpoint"]
-    sha = checkpoint["sha256"]
-    page = data["page"]
-    return Record(
-        handle=data["handle"],
-        description=data["description"],
-        publisher=data["publisher"],
-        architecture=data["architecture"],
-        dataset=data["dataset"],
-        task=data["task"],
-        format=data["format"],
-        fine_tunable=data["fine_tunable"],
-        asset_path=data["asset_path"],
-        license=data.get("license"),
-        input_kind=size["kind"],
-        image_size=(size["height"], size["width"]),
-        num_features=data.get("num_features"),
-        num_classes=data.get("num_classes"),
-        checkpoint=Checkpoint(
-            name=checkpoint["name"],
-            collection=checkpoint["collection"],
-            url=checkpoint["url"],
-            member=checkpoint["member"],
-            sha256=None if sha == "unknown" else sha,
-        ),
-        signatures=tuple(data["signatures"]),
-        batch_norm_momentum=data.get("batch_norm_momentum"),
-        counterpart=data.get("counterpart"),
-        changelog={int(version): tuple(notes) for version, notes in data["changelog"].items()},
-        page_era=page["era"],
-        module_url=page.get("module_url", DEFAULT_MODULE_URL.format(handle=data["handle"])),
-        digest=hashlib.sha256(raw).hexdigest(),
-    )
+    @property
+    def variant_facts(self) -> dict[str, Any]:
+        """The variant's own facts that it states, by name."""
+        facts = {
+            "depth_multiplier": self.depth_multiplier,
+            "image_size": self.image_size[0],
+            "layers": self.layers,
+            "size": self.size,
+        }
+        return {key: value for key, value in facts.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployment (a module converted for another runtime) with every fact resolved."""
+
+    handle: str  # PARENT/NAME/KIND/VERSION, its record file's path
+    parent: str  # handle of the module it converts
+    kind: str  # "tfjs" or "lite" (hubzoo.handles.DEPLOYMENT_KINDS)
+    name: str  # "default", or e.g. "metadata"
+    version: int  # the handle's last segment
+    era: str  # page era (templates/eras.yaml, deployment)
+    asset_path: str  # tfhub.dev's asset-path of the converted model
+    demo: str | None  # URL of a demo using it
+    interactive_visualizer: str | None  # id in registry/tags/interactive_visualizer.yaml
+    num_features: int | None  # the converted model's feature vector length, as its page says
+    num_classes: int | None  # the converted model's number of logits, as its page says
+    layout: Mapping[str, Any]  # layout that differs from the era's
+    digest: str  # sha256 of every fact above (hubzoo.lock.record_digest)
+
+    @property
+    def title_handle(self) -> str:
+        """The handle as the page's title spells it: PARENT/NAME/VERSION."""
+        return f"{self.parent}/{self.name}/{self.version}"
+
+    @property
+    def model_url(self) -> str:
+        """tfhub.dev's URL of the converted model: PUBLISHER/KIND-model/REST/NAME/VERSION."""
+        publisher, rest = self.parent.split("/", 1)
+        return f"https://tfhub.dev/{publisher}/{self.kind}-model/{rest}/{self.name}/{self.version}"

@@ -1,4 +1,4 @@
-"""The registry as the rest of hubzoo sees it: validated records plus shared facts."""
+"""The registry as the rest of hubzoo sees it: validated, resolved records and shared facts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubzoo.eras import Eras
 from hubzoo.errors import HubzooError
+from hubzoo.family import Family
 from hubzoo.paths import REGISTRY_DIR
-from hubzoo.record import Record
-from hubzoo.shared import SharedData
+from hubzoo.record import Deployment, ModuleRecord
+from hubzoo.shared import Shared
 from hubzoo.validate import validate
 
 MAX_PROBLEMS_SHOWN = 20
@@ -17,35 +19,51 @@ MAX_PROBLEMS_SHOWN = 20
 
 @dataclass(frozen=True)
 class Registry:
-    """Every valid record by handle, and the shared data they refer to."""
+    """Every valid module and deployment by handle, their families and the shared facts."""
 
-    records: dict[str, Record]
-    shared: SharedData
+    modules: dict[str, ModuleRecord]
+    deployments: dict[str, Deployment]
+    families: dict[str, Family]
+    shared: Shared
+    eras: Eras
 
-    def find(self, query: str) -> Record:
-        """The record whose handle is `query` or ends with `/query`; an error names candidates."""
+    def find(self, query: str) -> ModuleRecord:
+        """The module whose handle is `query` or ends with `/query`; an error names candidates."""
         query = query.strip().strip("/")
-        if query in self.records:
-            return self.records[query]
-        matches = [h for h in self.records if h.endswith("/" + query)]
+        if query in self.modules:
+            return self.modules[query]
+        matches = [h for h in self.modules if h.endswith("/" + query)]
         if len(matches) == 1:
-            return self.records[matches[0]]
+            return self.modules[matches[0]]
         if matches:
-            listing = "\n  ".join(sorted(matches))
-            raise HubzooError(f"'{query}' is ambiguous; it matches:\n  {listing}")
-        close = difflib.get_close_matches(query, list(self.records), n=3, cutoff=0.5)
-        close += [h for h in self.records if query.split("/")[0] in h and h not in close][:3]
+            listing = "\n  ".join(sorted(matches)[:MAX_PROBLEMS_SHOWN])
+            more = len(matches) - MAX_PROBLEMS_SHOWN
+            tail = f"\n  ... and {more} more" if more > 0 else ""
+            raise HubzooError(f"'{query}' is ambiguous; it matches:\n  {listing}{tail}")
+        close = difflib.get_close_matches(query, list(self.modules), n=3, cutoff=0.5)
+        close += [h for h in self.modules if query.split("/")[0] in h and h not in close][:3]
         hint = ("; did you mean:\n  " + "\n  ".join(close)) if close else ""
         raise HubzooError(f"no module '{query}' in the registry{hint}")
 
+    def deployments_of(self, handle: str) -> list[Deployment]:
+        """The deployments of the module `handle`, by handle."""
+        return [d for _, d in sorted(self.deployments.items()) if d.parent == handle]
 
-def load_registry(registry_dir: Path = REGISTRY_DIR) -> Registry:
-    """Load and validate the whole registry; any problem is a HubzooError listing them."""
-    result = validate(registry_dir)
+
+def load_registry(registry_dir: Path = REGISTRY_DIR, check_lock: bool = True) -> Registry:
+    """Load and validate the whole registry; any problem is a HubzooError listing them.
+    Without `check_lock`, records are not compared with the lock (to rewrite it)."""
+    result = validate(registry_dir, check_lock=check_lock)
     if result.problems:
         shown = "\n".join(str(p) for p in result.problems[:MAX_PROBLEMS_SHOWN])
         more = len(result.problems) - MAX_PROBLEMS_SHOWN
         tail = f"\n... and {more} more (run scripts/validate.py)" if more > 0 else ""
         raise HubzooError(f"the registry has problems:\n{shown}{tail}")
-    assert result.shared is not None, "validate always loads the shared data"
-    return Registry(records={r.handle: r for r in result.records}, shared=result.shared)
+    assert result.shared is not None and result.eras is not None, "validate loads them"
+    return Registry(
+        modules=result.modules,
+        deployments=result.deployments,
+        families=result.families,
+        shared=result.shared,
+        eras=result.eras,
+    )

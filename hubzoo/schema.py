@@ -67,11 +67,14 @@ def check(node: Node, schema: dict[str, Any], where: str = "") -> Iterator[Findi
         return
     for keyword, rule in schema.items():
         checker = _CHECKERS.get(keyword)
-        if checker:
+        applies_to = _APPLIES_TO.get(keyword)
+        if checker and (applies_to is None or _has_type(node, applies_to)):
             yield from checker(node, rule, schema, where)
 
 
-def _has_type(node: Node, expected: str) -> bool:
+def _has_type(node: Node, expected: str | list[str]) -> bool:
+    if isinstance(expected, list):
+        return any(_has_type(node, one) for one in expected)
     if expected == "object":
         return isinstance(node, MappingNode)
     if expected == "array":
@@ -259,6 +262,16 @@ _CHECKERS: dict[str, Callable[[Node, Any, dict[str, Any], str], Iterator[Finding
 }
 
 
+_APPLIES_TO = {
+    "properties": "object", "required": "object", "additionalProperties": "object",
+    "propertyNames": "object", "minProperties": "object",
+    "pattern": "string", "minLength": "string",
+    "minimum": "number", "maximum": "number",
+    "items": "array", "minItems": "array", "uniqueItems": "array",
+}  # fmt: skip
+"""The type a keyword constrains (as in JSON Schema); a value of another type passes it."""
+
+
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
@@ -273,7 +286,9 @@ def _label(where: str) -> str:
     return f"{where}: " if where else ""
 
 
-def _article(type_: str) -> str:
+def _article(type_: str | list[str]) -> str:
+    if isinstance(type_, list):
+        return " or ".join(_article(one) for one in type_)
     names = {"object": "a mapping", "array": "a list", "integer": "an integer"}
     return names.get(type_, f"a {type_}")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from hubzoo.errors import HubzooError
-from hubzoo.record import is_handle
+from hubzoo.handles import is_handle
 from hubzoo.render import PAGES_FOLDER as SITE_PAGES_FOLDER
 from hubzoo.store import ARCHIVE_SUFFIX, Store
 

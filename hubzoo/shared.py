@@ -1,247 +1,193 @@
-"""Facts that several records share, each written once in the registry.
+"""Facts that records share, each written once in the registry and looked up by id.
 
-registry/tags/*.yaml         vocabularies (id + display name), seeded from tfhub.dev
-registry/architectures/*.yaml an architecture's names, papers and overview prose
-registry/publishers/*.yaml   a publisher's names
-registry/collections/*.yaml  where a family of checkpoints comes from
-registry/papers.yaml         papers by id, as the pages cite them
+registry/texts.yaml              prose by kind and id (overviews, implementation and training
+                                 paragraphs, dropout notes): patterns over a variant's facts
+registry/changelog.yaml          changelog notes by id
+registry/papers.yaml             citations by paper id
+registry/collections.yaml        where the pages say checkpoints were downloaded from
+registry/preprocessing.yaml      input mappings (what a module does to its input values)
+registry/publishers/*.yaml       what a publisher page states
+registry/tags/*.yaml             vocabularies: id + display name, seeded from tfhub.dev's
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubzoo.documents import check_document
+from hubzoo.located import located
 from hubzoo.paths import display_path
-from hubzoo.schema import check
-from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes, to_python
+from hubzoo.preprocessing import InputMapping
+from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes
 
-VOCABULARIES = ("dataset", "network_architecture", "task", "license", "format")
-SHARED_FOLDERS = ("architectures", "publishers", "collections", "tags", "schema")
+TEXTS_FILE = "texts.yaml"
+CHANGELOG_FILE = "changelog.yaml"
 PAPERS_FILE = "papers.yaml"
+COLLECTIONS_FILE = "collections.yaml"
+PREPROCESSING_FILE = "preprocessing.yaml"
+PUBLISHERS_FOLDER = "publishers"
+TAGS_FOLDER = "tags"
+SHARED_FILES = (TEXTS_FILE, CHANGELOG_FILE, PAPERS_FILE, COLLECTIONS_FILE, PREPROCESSING_FILE)
+VOCABULARIES = (
+    "dataset", "network_architecture", "task", "license", "format", "interactive_visualizer",
+)  # fmt: skip
+"""The vocabularies the registry's facts use (registry/tags/NAME.yaml)."""
 
-_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$", "description": "a lowercase id"}
-_TEXT = {"type": "string", "minLength": 1}
-_URL = {"type": "string", "pattern": "^https?://[^\\s]+$", "description": "an http(s) URL"}
-
-VOCABULARY_POLICY = {
-    "type": "object",
-    "required": ["values"],
-    "properties": {
-        "values": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "display_name"],
-                "properties": {"id": _ID, "display_name": _TEXT},
-            },
-        }
-    },
-}
-ARCHITECTURE_POLICY = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["id", "display_name", "network_architecture", "slim_name", "min_image_size",
-                 "papers", "overview"],
-    "properties": {
-        "id": _ID,
-        "display_name": _TEXT,
-        "network_architecture": _ID,
-        "slim_name": _ID,
-        "min_image_size": {"type": "integer", "minimum": 1},
-        "papers": {"type": "array", "items": _ID, "uniqueItems": True},
-        "overview": _TEXT,
-        "parameters": {"type": "integer", "minimum": 1},
-    },
-}  # fmt: skip
-PUBLISHER_POLICY = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["id", "display_name", "homepage", "description"],
-    "properties": {"id": _ID, "display_name": _TEXT, "homepage": _URL, "description": _TEXT},
-}
-COLLECTION_POLICY = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["id", "display_name", "url", "training_note"],
-    "properties": {"id": _ID, "display_name": _TEXT, "url": _URL, "training_note": _TEXT},
-}
-PAPER_POLICY = {
-    "type": "object",
-    "propertyNames": _ID,
-    "additionalProperties": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["citation"],
-        "properties": {"citation": _TEXT},
-    },
-}
-
-CITATION = re.compile(
-    r"^(?P<authors>.+?):\s+\[(?P<title>.+)\]\((?P<url>https?://\S+)\), (?P<year>\d{4})\.$", re.S
-)
+CITATION_LINK = re.compile(r"\[[^\]]+\]\(https?://[^)\s]+\)")
+"""A citation links the paper: [TEXT](URL)."""
 PAPER_PLACEHOLDER = re.compile(r"^\[\[(?P<paper>[a-z0-9_.-]+)\]\]$", re.M)
-
-
-@dataclass(frozen=True)
-class Paper:
-    """A paper, cited as `citation` (markdown, line breaks as the pages print them).
-
-    The citation must read `AUTHORS: [TITLE](URL), YEAR.` (checked by `load_shared`).
-    """
-
-    id: str
-    citation: str
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """A network architecture as TF-Slim implements it."""
-
-    id: str  # also the network's name in modules.nets
-    display_name: str  # "Inception V1"
-    network_architecture: str  # id in the network_architecture vocabulary
-    slim_name: str  # TF-Slim's function name, e.g. "inception_v1"
-    min_image_size: int  # smallest height/width the network accepts
-    papers: tuple[str, ...]  # paper ids, in citation order
-    overview: str  # markdown; a line "[[paper-id]]" cites a paper
-    parameters: int | None = None  # trainable weights of the feature extractor (TF-Slim *_base)
-
-
-@dataclass(frozen=True)
-class Publisher:
-    """Who publishes modules under the handle's first segment."""
-
-    id: str
-    display_name: str
-    homepage: str
-    description: str
+"""A line of an overview text citing a paper by id."""
 
 
 @dataclass(frozen=True)
 class Collection:
-    """A family of checkpoints, as the pages credit it."""
+    """Where a set of checkpoints comes from, as the pages credit it."""
 
     id: str
     display_name: str
     url: str
-    training_note: str  # markdown paragraph on how the weights were obtained
 
 
 @dataclass(frozen=True)
-class SharedData:
-    """All shared registry facts, looked up by id."""
+class Publisher:
+    """What a publisher page states."""
 
-    vocabularies: dict[str, dict[str, str]]  # vocabulary name -> id -> display name
-    architectures: dict[str, Architecture]
-    publishers: dict[str, Publisher]
-    collections: dict[str, Collection]
-    papers: dict[str, Paper]
+    id: str
+    display_name: str
+    icon_url: str
+    homepage: str
+    homepage_title: str
+    description: str  # markdown paragraph
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Every shared fact of the registry, by id."""
+
+    texts: Mapping[str, Mapping[str, str]]  # kind -> id -> text (a pattern)
+    changelog: Mapping[str, str]  # note id -> markdown
+    papers: Mapping[str, str]  # paper id -> citation (markdown, line breaks as printed)
+    collections: Mapping[str, Collection]
+    input_mappings: Mapping[str, InputMapping]
+    publishers: Mapping[str, Publisher]
+    vocabularies: Mapping[str, Mapping[str, str]]  # vocabulary -> id -> display name
 
     def display_name(self, vocabulary: str, tag_id: str) -> str:
-        """Display name of a tag id."""
+        """The display name of a tag id."""
         return self.vocabularies[vocabulary][tag_id]
 
 
-def load_shared(registry_dir: Path, base: Path) -> tuple[SharedData, list[Problem]]:
+def read_document(path: Path, kind: str, base: Path, problems: list[Problem]) -> Any:
+    """A document's located data when it reads and passes its kind's schema, else None (its
+    problems added to `problems`)."""
+    display = display_path(path, base)
+    try:
+        node, _ = load_nodes(path, display)
+    except YamlRejected as rejected:
+        problems.append(rejected.problem)
+        return None
+    found = check_document(node, kind, display)
+    problems.extend(found)
+    return None if found else located(node, display)
+
+
+def load_shared(registry_dir: Path, base: Path) -> tuple[Shared, list[Problem]]:
     """Load and check every shared file; problems are reported, never raised."""
     problems: list[Problem] = []
 
-    def read(path: Path, policy: dict[str, Any]) -> Any:
-        display = display_path(path, base)
-        try:
-            node, _ = load_nodes(path, display)
-        except YamlRejected as rejected:
-            problems.append(rejected.problem)
-            return None
-        findings = list(check(node, policy))
-        problems.extend(Problem(display, line, col, message) for line, col, message in findings)
-        return None if findings else to_python(node)
+    def read(name: str, kind: str) -> Any:
+        path = registry_dir / name
+        if not path.is_file():
+            problems.append(Problem(display_path(path, base), 1, 1, "missing shared file"))
+            return {}
+        return read_document(path, kind, base, problems) or {}
 
-    vocabularies = {}
-    for name in VOCABULARIES:
-        data = read(registry_dir / "tags" / f"{name}.yaml", VOCABULARY_POLICY)
-        vocabularies[name] = {v["id"]: v["display_name"] for v in (data or {}).get("values", [])}
-
-    architectures = _by_id(
-        registry_dir / "architectures", ARCHITECTURE_POLICY, read, problems, base
-    )
-    publishers = _by_id(registry_dir / "publishers", PUBLISHER_POLICY, read, problems, base)
-    collections = _by_id(registry_dir / "collections", COLLECTION_POLICY, read, problems, base)
-    paper_data = read(registry_dir / PAPERS_FILE, PAPER_POLICY) or {}
-    papers = {pid: Paper(pid, entry["citation"]) for pid, entry in paper_data.items()}
-
-    shared = SharedData(
-        vocabularies=vocabularies,
-        architectures={k: Architecture(**{**v, "papers": tuple(v["papers"])})
-                       for k, v in architectures.items()},
-        publishers={k: Publisher(**v) for k, v in publishers.items()},
-        collections={k: Collection(**v) for k, v in collections.items()},
+    texts = read(TEXTS_FILE, "texts")
+    paper_entries = read(PAPERS_FILE, "papers")
+    papers = {key: entry["citation"] for key, entry in paper_entries.items()}
+    mappings = read(PREPROCESSING_FILE, "preprocessing")
+    shared = Shared(
+        texts={kind: dict(entries) for kind, entries in texts.items()},
+        changelog=dict(read(CHANGELOG_FILE, "changelog")),
         papers=papers,
-    )  # fmt: skip
-    problems.extend(_cross_check(shared, registry_dir, base))
+        collections={
+            key: Collection(key, entry["display_name"], entry["url"])
+            for key, entry in read(COLLECTIONS_FILE, "collections").items()
+        },
+        input_mappings={key: _input_mapping(key, entry) for key, entry in mappings.items()},
+        publishers=_publishers(registry_dir, base, problems),
+        vocabularies=_vocabularies(registry_dir, base, problems),
+    )
+    problems.extend(_citation_problems(texts, paper_entries))
+    problems.extend(_input_mapping_problems(mappings))
     return shared, problems
 
 
-def _by_id(
-    folder: Path,
-    policy: dict[str, Any],
-    read: Callable[[Path, dict[str, Any]], Any],
-    problems: list[Problem],
-    base: Path,
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        data = read(path, policy)
+def _input_mapping(key: str, entry: Any) -> InputMapping:
+    offset, output_range = entry["offset"], entry["output_range"]
+    return InputMapping(
+        id=key,
+        description=entry["description"],
+        scale=float(entry["scale"]),
+        offset=(float(offset[0]), float(offset[1]), float(offset[2])),
+        output_range=(float(output_range[0]), float(output_range[1])),
+    )
+
+
+def _publishers(registry_dir: Path, base: Path, problems: list[Problem]) -> dict[str, Publisher]:
+    publishers = {}
+    for path in sorted((registry_dir / PUBLISHERS_FOLDER).glob("*.yaml")):
+        data = read_document(path, "publisher", base, problems)
         if data is None:
             continue
         if data["id"] != path.stem:
-            problems.append(
-                Problem(
-                    display_path(path, base),
-                    1,
-                    1,
-                    f"id '{data['id']}' must equal the file name '{path.stem}'",
-                )
-            )
+            problems.append(data.problem("id", f"id '{data['id']}' must equal the file name"))
             continue
-        found[data["id"]] = data
-    return found
+        publishers[data["id"]] = Publisher(**data)
+    return publishers
 
 
-def _cross_check(shared: SharedData, registry_dir: Path, base: Path) -> list[Problem]:
-    problems = []
-    for paper in shared.papers.values():
-        if not CITATION.match(paper.citation):
-            problems.append(
-                Problem(
-                    display_path(registry_dir / PAPERS_FILE, base),
-                    1,
-                    1,
-                    f"paper '{paper.id}': citation must read 'AUTHORS: [TITLE](URL), YEAR.'",
+def _vocabularies(
+    registry_dir: Path, base: Path, problems: list[Problem]
+) -> dict[str, dict[str, str]]:
+    vocabularies: dict[str, dict[str, str]] = {}
+    for name in VOCABULARIES:
+        path = registry_dir / TAGS_FOLDER / f"{name}.yaml"
+        if not path.is_file():  # an empty vocabulary: any id a record uses is reported
+            vocabularies[name] = {}
+            continue
+        data = read_document(path, "vocabulary", base, problems) or {"values": []}
+        vocabularies[name] = {
+            value["id"]: value.get("display_name", value["id"]) for value in data["values"]
+        }
+    return vocabularies
+
+
+def _citation_problems(texts: Any, papers: Any) -> Iterator[Problem]:
+    """Each overview cites known papers; each paper's citation has its form."""
+    overviews = texts.get("overview", {})
+    for text_id, text in overviews.items():
+        for match in PAPER_PLACEHOLDER.finditer(text):
+            if match["paper"] not in papers:
+                message = (
+                    f"overview '{text_id}' cites paper '{match['paper']}', not in {PAPERS_FILE}"
                 )
+                yield overviews.problem(text_id, message)
+    for paper, entry in papers.items():
+        if not CITATION_LINK.search(entry["citation"]):
+            message = f"paper '{paper}': a citation links the paper, as [TEXT](URL)"
+            yield entry.problem("citation", message)
+
+
+def _input_mapping_problems(mappings: Any) -> Iterator[Problem]:
+    for key, entry in mappings.items():
+        if len(entry["offset"]) != 3:
+            yield entry.problem("offset", f"input mapping '{key}': offset needs 3 values (RGB)")
+        if len(entry["output_range"]) != 2:
+            yield entry.problem(
+                "output_range", f"input mapping '{key}': output_range is [low, high]"
             )
-    for arch in shared.architectures.values():
-        display = display_path(registry_dir / "architectures" / f"{arch.id}.yaml", base)
-        if arch.network_architecture not in shared.vocabularies["network_architecture"]:
-            message = (
-                f"network_architecture '{arch.network_architecture}' is not in "
-                "registry/tags/network_architecture.yaml"
-            )
-            problems.append(Problem(display, 1, 1, message))
-        cited = PAPER_PLACEHOLDER.findall(arch.overview)
-        for paper in [*arch.papers, *cited]:
-            if paper not in shared.papers:
-                problems.append(
-                    Problem(display, 1, 1, f"paper '{paper}' is not in registry/papers.yaml")
-                )
-        if sorted(set(cited)) != sorted(arch.papers):
-            problems.append(
-                Problem(
-                    display, 1, 1, "the overview must cite exactly the papers listed in 'papers'"
-                )
-            )
-    return problems

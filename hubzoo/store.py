@@ -32,9 +32,9 @@ from fsspec.implementations.local import LocalFileSystem
 
 from hubzoo.errors import HubzooError
 from hubzoo.files import sha256_of_file, sha256_of_stream
+from hubzoo.handles import is_handle
 from hubzoo.manifest import BuildFacts, Manifest
 from hubzoo.paths import DEFAULT_STORE_DIR
-from hubzoo.record import is_handle
 
 ARCHIVE_SUFFIX = ".tar.gz"
 MANIFEST_SUFFIX = ".json"

@@ -1,72 +1,116 @@
-"""The record policy: the JSON Schema plus the rules a schema cannot say.
+"""Validating the registry: every file of every kind, every problem as `path:line:col: message`.
 
-Every problem is reported (not only the first) as `path:line:col: message`, pointing at the
-YAML node at fault. Nothing here imports TensorFlow: this runs on every change.
+First the shared files, the page eras and the families (each with its schema and rules, see
+hubzoo.shared, hubzoo.eras, hubzoo.families), then each record file: its schema, its place in
+its family, the references of its own facts, the rules on its merged facts (hubzoo.rules), the
+records it names, and its lock line (hubzoo.lock). Nothing here imports TensorFlow: this runs
+on every change.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import re
+import stat
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-from hubzoo.contract import ALL_SIGNATURES, BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FORMATS, TASKS
-from hubzoo.paths import display_path
-from hubzoo.record import Record, record_from_node
-from hubzoo.schema import Finding, check, load_schema, number_text
-from hubzoo.shared import PAPERS_FILE, SHARED_FOLDERS, Architecture, SharedData, load_shared
-from hubzoo.yamlnodes import (
-    Node,
-    NumberError,
-    Problem,
-    YamlRejected,
-    load_nodes,
-    number,
-    position,
-    read_int,
-    shown,
-    to_python,
+from hubzoo.documents import check_document
+from hubzoo.eras import Eras, load_eras
+from hubzoo.families import FAMILIES_FOLDER, ZOO_FACTS_FOLDER, load_families
+from hubzoo.family import Family, ModulePlace
+from hubzoo.handles import deployment_handle
+from hubzoo.located import LocatedDict, located
+from hubzoo.lock import LOCK_FILE, Lock, read_lock
+from hubzoo.paths import TEMPLATES_DIR, display_path
+from hubzoo.record import Deployment, ModuleRecord
+from hubzoo.references import deployment_fact_problems, module_fact_problems, unknown
+from hubzoo.resolve import (
+    FactPatternError,
+    deployment_record,
+    merge_deployment_facts,
+    merge_module_facts,
+    module_record,
 )
+from hubzoo.rules import deployment_problems, fact_problem, module_problems
+from hubzoo.shared import PUBLISHERS_FOLDER, SHARED_FILES, TAGS_FOLDER, Shared, load_shared
+from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes
 
 RECORD_SUFFIXES = (".yaml", ".yml")
-VOCABULARY_OF_KEY = {"dataset": "dataset", "task": "task", "license": "license", "format": "format"}
+SHARED_FOLDERS = (FAMILIES_FOLDER, ZOO_FACTS_FOLDER, PUBLISHERS_FOLDER, TAGS_FOLDER, "schema")
+"""Folders of registry/ that hold no records."""
+PARALLEL_THRESHOLD = 2000
+"""From this many files on, records are checked in one process per core."""
+LOCK_COMMAND = "scripts/lock_records.py"
+_BARE_RECORD = re.compile(
+    rb"(?:#[ -~]*\n)*(?P<key>family|parent): (?P<value>[a-z0-9][a-z0-9_./-]*)\n"
+)
+"""A record file that only names its family (or a deployment its parent): comment lines, then
+`family: ID` (`parent: HANDLE`)."""
+_BARE_RECORD_MAX_BYTES = 1024
 
 
 @dataclass
 class ValidationResult:
-    """What a validation run found: the good records and every problem."""
+    """What a validation run found: the valid records and every problem."""
 
-    records: list[Record] = field(default_factory=list)
+    modules: dict[str, ModuleRecord] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     files_checked: int = 0
-    shared: SharedData | None = None
+    shared: Shared | None = None
+    eras: Eras | None = None
+    families: dict[str, Family] = field(default_factory=dict)
 
 
 def find_record_files(registry_dir: Path) -> list[Path]:
-    """Every record file under the registry (shared-data folders excluded), sorted."""
-    found: list[Path] = []
+    """Every record file under the registry (shared folders and files excluded), sorted."""
+    return [Path(path) for path in _record_file_names(str(registry_dir))]
+
+
+def _record_file_names(registry_dir: str) -> list[str]:
+    """`find_record_files` as strings: paths of thousands of files, made cheaply."""
+    found: list[str] = []
     for root, dirs, files in os.walk(registry_dir):
-        if Path(root) == registry_dir:
+        top = root == registry_dir
+        if top:
             dirs[:] = [d for d in dirs if d not in SHARED_FOLDERS]
         dirs.sort()
         found.extend(
-            Path(root) / name
+            os.path.join(root, name)
             for name in sorted(files)
-            if name.endswith(RECORD_SUFFIXES)
-            and not (Path(root) == registry_dir and name == PAPERS_FILE)
+            if name.endswith(RECORD_SUFFIXES) and not (top and name in SHARED_FILES)
         )
     return found
 
 
-PARALLEL_THRESHOLD = 2000
-"""From this many files on, records are checked in one process per core."""
+@dataclass(frozen=True)
+class Context:
+    """What checking one record file needs besides the file."""
+
+    registry_dir: Path
+    base: Path
+    shared: Shared
+    eras: Eras
+    families: dict[str, Family]
+    lock: Lock | None  # None: the lock is not checked
+    handles: frozenset[str]  # every record file's handle
+    handle_of: dict[str, str | None]  # every record file's path -> its handle
+    build_records: bool
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One record file checked: its handle if its path names one, its record if valid and asked
+    for, its problems."""
+
+    display: str
+    handle: str | None
+    record: ModuleRecord | Deployment | None
+    problems: list[Problem]
 
 
 def validate(
@@ -74,258 +118,283 @@ def validate(
     paths: Iterable[Path] | None = None,
     base: Path | None = None,
     build_records: bool = True,
+    check_lock: bool = True,
+    templates_dir: Path = TEMPLATES_DIR,
 ) -> ValidationResult:
     """Validate the given record files, or every record in the registry.
 
     `base` is the folder paths in messages are relative to (default: the working folder);
-    without `build_records`, only problems are collected (the command-line check).
+    without `build_records` only problems are collected (the command-line check); without
+    `check_lock` records are not compared with registry/records.lock (to rewrite it).
     """
     registry_dir = Path(os.path.abspath(registry_dir))
     base = Path(os.path.abspath(base or Path.cwd()))
-    shared, shared_problems = load_shared(registry_dir, base)
-    result = ValidationResult(problems=list(shared_problems), shared=shared)
-    files = list(dict.fromkeys(paths)) if paths is not None else find_record_files(registry_dir)
-    handles: dict[str, str] = {}
-    checked = _check_all(files, registry_dir, base, shared, build_records)
-    for display, handle, record, problems in checked:
+    shared, problems = load_shared(registry_dir, base)
+    eras, era_problems = load_eras(templates_dir, base)
+    families, family_problems = load_families(registry_dir, base, shared, eras)
+    lock_path = registry_dir / LOCK_FILE
+    lock, lock_problems = read_lock(lock_path, display_path(lock_path, base))
+    result = ValidationResult(shared=shared, eras=eras, families=families)
+    result.problems = [*problems, *era_problems, *family_problems]
+    if check_lock:
+        result.problems += lock_problems
+    every_file = _record_file_names(str(registry_dir))
+    given = dict.fromkeys(os.path.abspath(path) for path in paths) if paths is not None else None
+    files = list(given) if given is not None else every_file
+    handle_of = {path: _handle_of_path(path, registry_dir) for path in every_file}
+    context = Context(
+        registry_dir, base, shared, eras, families, lock if check_lock else None,
+        frozenset(handle for handle in handle_of.values() if handle), handle_of, build_records,
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    for checked in _check_all(files, context):
         result.files_checked += 1
-        result.problems.extend(problems)
-        if handle is None:
+        result.problems.extend(checked.problems)
+        if checked.handle is None:
             continue
-        if handle in handles:
-            message = f"handle '{handle}' is also used by {handles[handle]}"
-            result.problems.append(Problem(display, 1, 1, message))
+        if checked.handle in seen:
+            message = f"handle '{checked.handle}' is also used by {seen[checked.handle]}"
+            result.problems.append(Problem(checked.display, 1, 1, message))
             continue
-        handles[handle] = display
-        if record is not None:
-            result.records.append(record)
-    result.problems.sort()
+        seen[checked.handle] = checked.display
+        if isinstance(checked.record, ModuleRecord):
+            result.modules[checked.handle] = checked.record
+        elif isinstance(checked.record, Deployment):
+            result.deployments[checked.handle] = checked.record
+    if check_lock and paths is None:
+        result.problems.extend(_unknown_lock_lines(lock, context.handles, lock_path, base))
+    result.problems = sorted(set(result.problems))
     return result
 
 
-Checked = tuple[str, str | None, Record | None, list[Problem]]
-"""(path as displayed, handle if valid, record if valid and asked for, problems)."""
-
-
-def _check_all(
-    files: list[Path], registry_dir: Path, base: Path, shared: SharedData, build_records: bool
-) -> Iterator[Checked]:
+def _check_all(files: list[str], context: Context) -> Iterator[Checked]:
     workers = os.cpu_count() or 1
-    args = (registry_dir, base, shared, build_records)
     if len(files) < PARALLEL_THRESHOLD or workers < 2:
-        yield from _check_chunk(files, *args)
+        yield from RecordChecker(context).check_all(files)
         return
     size = -(-len(files) // workers)
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        jobs = [pool.submit(_check_chunk, chunk, *args) for chunk in chunks]
-        for job in jobs:
-            yield from job.result()
-
-
-def _check_chunk(
-    files: list[Path], registry_dir: Path, base: Path, shared: SharedData, build_records: bool
-) -> list[Checked]:
-    checked = []
-    for path in files:
-        display = display_path(path, base)
-        checked.append(
-            (display, *check_record_file(path, display, registry_dir, shared, build_records))
-        )
-    return checked
-
-
-def check_record_file(
-    path: Path, display: str, registry_dir: Path, shared: SharedData, build_record: bool = True
-) -> tuple[str | None, Record | None, list[Problem]]:
-    """Check one record file: (handle, Record, []) when it is valid, else (None, None, problems)."""
+    global _FORKED_CONTEXT
+    _FORKED_CONTEXT = context  # forked workers inherit it: only file names are sent to them
     try:
-        node, raw = load_nodes(path, display)
-    except YamlRejected as rejected:
-        return None, None, [rejected.problem]
-    findings = list(check(node, record_policy()))
-    if not findings:
-        findings = list(_code_rules(node, path, registry_dir, shared))
-    if findings:
-        return None, None, [Problem(display, line, col, message) for line, col, message in findings]
-    handle = next(str(value.value) for key, value in node.value if key.value == "handle")
-    return handle, record_from_node(node, raw) if build_record else None, []
+        pool_context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=pool_context) as pool:
+            for checked in pool.map(_check_chunk, chunks):
+                yield from checked
+    finally:
+        _FORKED_CONTEXT = None
 
 
-@cache
-def record_policy() -> dict[str, Any]:
-    """The record schema with the module contract's names filled in: the tasks, formats and
-    signature names a record may state come from `hubzoo.contract`, their one definition."""
-    policy = copy.deepcopy(load_schema())
-    properties = policy["properties"]
-    properties["task"]["enum"] = list(TASKS)
-    properties["format"]["enum"] = list(FORMATS)
-    properties["signatures"]["items"]["enum"] = list(ALL_SIGNATURES)
-    return policy
+_FORKED_CONTEXT: Context | None = None
+"""The context of the check under way, for the worker processes it forks."""
 
 
-def _code_rules(
-    node: Node, path: Path, registry_dir: Path, shared: SharedData
-) -> Iterator[tuple[int, int, str]]:
-    """The rules the schema cannot say; runs on documents the schema accepted."""
-    fields: dict[str, Node] = {str(key.value): value for key, value in node.value}
-    text = {
-        key: str(value.value) for key, value in fields.items() if not isinstance(value.value, list)
-    }
-
-    def at(key: str, message: str) -> tuple[int, int, str]:
-        line, col = position(fields[key])
-        return line, col, message
-
-    handle = text["handle"]
-    expected_handle = _handle_of_path(path, registry_dir)
-    if expected_handle is None:
-        yield at("handle", f"record file is not inside the registry {registry_dir}")
-    elif handle != expected_handle:
-        yield at(
-            "handle",
-            f"handle '{shown(handle)}' must equal the file's path: expected '{expected_handle}'",
-        )
-
-    if text["publisher"] != handle.split("/", 1)[0]:
-        publisher = shown(text["publisher"])
-        yield at("publisher", f"publisher '{publisher}' must be the handle's first segment")
-    if text["publisher"] not in shared.publishers:
-        yield at(
-            "publisher", _unknown("publisher", text["publisher"], shared.publishers, "publishers/")
-        )
-
-    architecture = shared.architectures.get(text["architecture"])
-    if architecture is None:
-        known = shared.architectures
-        message = _unknown("architecture", text["architecture"], known, "architectures/")
-        yield at("architecture", message)
-    for key, vocabulary in VOCABULARY_OF_KEY.items():
-        if key in text and text[key] not in shared.vocabularies[vocabulary]:
-            close = difflib.get_close_matches(text[key], list(shared.vocabularies[vocabulary]), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            yield at(
-                key,
-                f"{key} '{shown(text[key])}' is not an id in registry/tags/{vocabulary}.yaml{hint}",
-            )
-
-    collection = str(_child(fields["checkpoint"], "collection").value)
-    if collection not in shared.collections:
-        line, col = position(_child(fields["checkpoint"], "collection"))
-        yield line, col, _unknown("collection", collection, shared.collections, "collections/")
-
-    yield from _input_size_rules(fields["input_size"], architecture)
-    yield from _task_rules(fields, text, at)
-    yield from _changelog_rules(fields["changelog"], handle, at)
-
-    if "counterpart" in text:
-        counterpart = text["counterpart"]
-        if counterpart == handle:
-            yield at("counterpart", "counterpart must be another module, not this one")
-        elif not any(
-            os.path.isfile(registry_dir / f"{counterpart}{suffix}") for suffix in RECORD_SUFFIXES
-        ):
-            message = f"counterpart '{shown(counterpart)}' has no record in the registry"
-            yield at("counterpart", message)
+def _check_chunk(files: list[str]) -> list[Checked]:
+    assert _FORKED_CONTEXT is not None, "set before the workers are forked"
+    return RecordChecker(_FORKED_CONTEXT).check_all(files)
 
 
-def _input_size_rules(
-    size: Node, architecture: Architecture | None
-) -> Iterator[tuple[int, int, str]]:
-    if architecture is None:
-        return
-    for key in ("height", "width"):
-        value = _child(size, key)
-        if number(value) < architecture.min_image_size:
-            line, col = position(value)
-            yield (
-                line,
-                col,
-                (
-                    f"input_size.{key} {number_text(value)} is below "
-                    f"{architecture.display_name}'s minimum "
-                    f"of {architecture.min_image_size}"
-                ),
-            )
+class RecordChecker:
+    """Checks record files one by one, keeping the modules it resolved for their deployments."""
 
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._modules: dict[str, ModuleRecord | None] = {}  # resolved modules, by handle
 
-def _task_rules(
-    fields: dict[str, Node], text: dict[str, str], at: Callable[[str, str], Finding]
-) -> Iterator[Finding]:
-    task = text["task"]
-    own_key = TASKS[task].width_field
-    for key in (other.width_field for other in TASKS.values()):
-        if key == own_key and key not in fields:
-            yield at("task", f"task {task} needs {key}")
-        elif key != own_key and key in fields:
-            yield at(key, f"{key} does not apply to task {task}; use {own_key}")
+    def check_all(self, files: list[str]) -> list[Checked]:
+        """Check record files in order."""
+        return [self.check(path) for path in files]
 
-    signatures = [str(item.value) for item in fields["signatures"].value]
-    if DEFAULT_SIGNATURE not in signatures:
-        yield at("signatures", f"signatures must include '{DEFAULT_SIGNATURE}'")
-    allowed = TASKS[task].signatures
-    for item in fields["signatures"].value:
-        if item.value not in allowed:
-            line, col = position(item)
-            yield line, col, f"signature '{item.value}' does not belong to task {task}"
-    has_hparams = any(name.endswith(BN_HPARAMS_SUFFIX) for name in signatures)
-    if has_hparams and "batch_norm_momentum" not in fields:
-        yield at("signatures", "a *_with_bn_hparams signature needs batch_norm_momentum")
-    if "batch_norm_momentum" in fields and not has_hparams:
-        yield at("batch_norm_momentum", "batch_norm_momentum needs a *_with_bn_hparams signature")
-    if has_hparams and to_python(fields["fine_tunable"]) is not True:
-        yield at("fine_tunable", "batch norm hparams only make sense for a fine-tunable module")
+    def check(self, path: str) -> Checked:
+        """Check one module or deployment record file."""
+        context = self.context
+        display = display_path(path, context.base)
+        handle = context.handle_of.get(path) or _handle_of_path(path, context.registry_dir)
+        if handle is None:
+            message = f"not a record: its path is not a handle ({context.registry_dir})"
+            return Checked(display, None, None, [Problem(display, 1, 1, message)])
+        parts = deployment_handle(handle)
+        data = self._bare(path, display, handle)
+        if data is None:
+            try:
+                node, _ = load_nodes(Path(path), display)
+            except YamlRejected as rejected:
+                return Checked(display, handle, None, [rejected.problem])
+            kind = "record" if parts is None else "deployment"
+            problems = check_document(node, kind, display)
+            if problems:
+                return Checked(display, handle, None, problems)
+            data = located(node, display)
+        record: ModuleRecord | Deployment | None
+        if parts is None:
+            record, problems = self._module(handle, data)
+            self._modules[handle] = record if isinstance(record, ModuleRecord) else None
+        else:
+            record, problems = self._deployment(handle, data)
+        if record is not None and context.lock is not None:
+            problems += _lock_problems(record, data, context.lock)
+        keep = record if context.build_records and not problems else None
+        return Checked(display, handle, keep, problems)
 
-
-def _changelog_rules(
-    changelog: Node, handle: str, at: Callable[[str, str], Finding]
-) -> Iterator[tuple[int, int, str]]:
-    try:
-        version = read_int(handle.rsplit("/", 1)[1])
-    except NumberError as error:
-        yield at("handle", f"version: {error}")
-        return
-    versions = []
-    for key, _ in changelog.value:
+    def _bare(self, path: str, display: str, handle: str) -> LocatedDict | None:
+        """The data of a record file that only names a valid family, or of a deployment file
+        that only names its parent (most files), read without a YAML parser: their bytes are
+        comment lines and `family: ID` (`parent: HANDLE`), which YAML reads as exactly that
+        mapping. None for any other file, which the parser reads."""
         try:
-            entry = read_int(key.value)
-        except NumberError as error:
-            line, col = position(key)
-            yield line, col, f"changelog version: {error}"
-            continue
-        versions.append(entry)
-        if entry > version:
-            line, col = position(key)
-            yield (
-                line,
-                col,
-                f"changelog has version {entry}, newer than this record's version {version}",
-            )
-    if version not in versions:
-        line, col = position(changelog)
-        yield line, col, f"changelog has no entry for this record's version {version}"
-    if versions != sorted(versions):
-        line, col = position(changelog)
-        yield line, col, "changelog versions must be in increasing order"
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
+            raw = os.read(descriptor, _BARE_RECORD_MAX_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(descriptor)
+        match = _BARE_RECORD.fullmatch(raw)
+        if match is None:
+            return None
+        key, value = match["key"].decode(), match["value"].decode()
+        parts = deployment_handle(handle)
+        if parts is None:
+            valid = key == "family" and value in self.context.families
+        else:
+            valid = key == "parent" and value == parts.parent
+        if not valid:
+            return None
+        line = raw.count(b"\n", 0, match.start("key")) + 1
+        data = LocatedDict({key: value})
+        data.source, data.start, data.positions = display, (line, 1), {key: (line, len(key) + 3)}
+        return data
+
+    def _module(self, handle: str, data: LocatedDict) -> tuple[ModuleRecord | None, list[Problem]]:
+        context = self.context
+        family = context.families.get(data["family"])
+        if family is None:
+            message = unknown("family", data["family"], context.families, "the valid families")
+            return None, [data.problem("family", message)]
+        place = family.place(handle)
+        if place is None:
+            return None, [data.problem("family", _misplaced(handle, family))]
+        own = _own_facts(data)
+        problems = list(module_fact_problems(own, context.shared, context.eras))
+        merged = merge_module_facts(family, place, own)
+        problems += module_problems(handle, data, own, place, merged)
+        if problems:
+            return None, problems
+        try:
+            record = module_record(handle, family, place, merged, context.shared)
+        except FactPatternError as error:
+            return None, [fact_problem(handle, data, own, merged, error.key, str(error))]
+        problems += _named_records(record, data, context.handles)
+        return (None if problems else record), problems
+
+    def _deployment(
+        self, handle: str, data: LocatedDict
+    ) -> tuple[Deployment | None, list[Problem]]:
+        context = self.context
+        parts = deployment_handle(handle)
+        assert parts is not None, "only deployment handles come here"
+        if data["parent"] != parts.parent:
+            message = f"parent must be the module the path names, {parts.parent}"
+            return None, [data.problem("parent", message)]
+        parent = self._parent(parts.parent)
+        if parent is None:
+            return None, [data.problem("parent", f"parent {parts.parent} has no valid record")]
+        family = context.families[parent.family]
+        place = family.place(parent.handle)
+        assert isinstance(place, ModulePlace), "a valid parent has a place in its family"
+        own = _own_facts(data)
+        problems = list(deployment_fact_problems(own, context.shared, context.eras))
+        merged = merge_deployment_facts(family, place, f"{parts.kind}/{parts.name}", own)
+        problems += deployment_problems(data, merged)
+        if problems:
+            return None, problems
+        return deployment_record(handle, parts, merged, parent), []
+
+    def _parent(self, handle: str) -> ModuleRecord | None:
+        """The resolved module `handle` (checked already, or now from its own file), or None
+        when it has problems."""
+        if handle not in self._modules:
+            path = os.path.join(self.context.registry_dir, f"{handle}.yaml")
+            if os.path.isfile(path):
+                self.check(path)
+            else:
+                self._modules[handle] = None
+        return self._modules[handle]
 
 
-def _child(mapping: Node, key: str) -> Node:
-    for key_node, value in mapping.value:
-        if key_node.value == key:
-            child: Node = value
-            return child
-    raise KeyError(key)
+def _own_facts(data: LocatedDict) -> LocatedDict:
+    """The facts a record file states itself (its `facts:`), located; empty when it has none."""
+    own = data.get("facts")
+    if isinstance(own, LocatedDict):
+        return own
+    empty = LocatedDict()
+    empty.source, empty.start, empty.positions = data.source, data.start, {}
+    return empty
 
 
-def _handle_of_path(path: Path, registry_dir: Path) -> str | None:
-    relative = os.path.relpath(os.path.abspath(path), registry_dir)
-    if relative.startswith(".."):
+def _misplaced(handle: str, family: Family) -> str:
+    """Why `handle` is not a module handle of `family`."""
+    if not handle.startswith(family.namespace + "/"):
+        return f"family {family.id}'s handles start with {family.namespace}/"
+    rest = handle[len(family.namespace) + 1 :]
+    variant = rest.split("/", 1)[0]
+    if variant not in family.variants:
+        return unknown("variant", variant, family.variants, f"family {family.id}")
+    releases = {
+        f"{line.path}*/{version}": line.id
+        for line in family.lines.values()
+        for version in line.releases
+    }
+    return (
+        f"{handle} is not a release of family {family.id}: its lines and releases are "
+        f"{', '.join(sorted(releases))} (TASK: feature_vector or classification)"
+    )
+
+
+def _named_records(
+    record: ModuleRecord, data: LocatedDict, handles: frozenset[str]
+) -> Iterator[Problem]:
+    for kind, other in (("counterpart", record.counterpart), ("parent", record.parent)):
+        if other is not None and other not in handles:
+            yield data.problem(None, f"its {kind} {other} has no record in the registry")
+
+
+def _lock_problems(
+    record: ModuleRecord | Deployment, data: LocatedDict, lock: Lock
+) -> list[Problem]:
+    locked = lock.digest(record.handle)
+    if locked is None:
+        message = f"not in {LOCK_FILE}: lock this new version with {LOCK_COMMAND} {record.handle}"
+        return [data.problem(None, message)]
+    if locked != record.digest:
+        line = lock.entries[record.handle][1]
+        message = (
+            f"its resolved facts no longer match {LOCK_FILE} line {line}: published versions are "
+            f"immutable, publish a new version (a version not yet published may be relocked "
+            f"with {LOCK_COMMAND} {record.handle})"
+        )
+        return [data.problem(None, message)]
+    return []
+
+
+def _unknown_lock_lines(
+    lock: Lock, handles: frozenset[str], lock_path: Path, base: Path
+) -> Iterator[Problem]:
+    display = display_path(lock_path, base)
+    for handle, (_, line) in sorted(lock.entries.items()):
+        if handle not in handles:
+            message = f"{handle} is locked but has no record file: published versions stay"
+            yield Problem(display, line, 1, message)
+
+
+def _handle_of_path(path: str | Path, registry_dir: Path) -> str | None:
+    absolute, root = os.path.abspath(path), str(registry_dir)
+    if not absolute.startswith(root + os.sep):
         return None
-    return Path(relative).with_suffix("").as_posix()
-
-
-def _unknown(kind: str, value: str, known: Mapping[str, object], folder: str) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"{kind} '{shown(value)}' has no file in registry/{folder}{hint}"
+    relative = absolute[len(root) + 1 :]
+    stem, suffix = os.path.splitext(relative)
+    return stem.replace(os.sep, "/") if suffix in RECORD_SUFFIXES else None

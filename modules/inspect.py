@@ -378,7 +378,7 @@ def diff_signatures(
         inputs = [TensorDescription(IMAGES_INPUT, "float32", spec.images_shape)]
         if name in spec.bn_hparams_signatures:
             inputs.append(TensorDescription(MOMENTUM_INPUT, "float32", ()))
-        output = TensorDescription(DEFAULT_OUTPUT, "float32", (None, spec.num_outputs))
+        output = TensorDescription(DEFAULT_OUTPUT, "float32", (None, spec.signature_width(name)))
         label = f"{where}: signature '{name}'"
         problems += diff_tensors(f"{label} input", found[name].inputs, inputs, exact=True)
         problems += diff_tensors(f"{label} output", found[name].outputs, [output], exact=False)

@@ -125,7 +125,7 @@ def _check_signature(
                     f"{where}: no '{DEFAULT_OUTPUT}' output (found {sorted(first)})"
                 )
                 continue
-            expected = (batch, spec.num_outputs)
+            expected = (batch, spec.signature_width(name))
             if output.dtype != tf.float32 or tuple(output.shape) != expected:
                 report.failures.append(
                     f"{where}: default is {output.dtype.name}{list(output.shape)}, "
@@ -150,7 +150,8 @@ def _check_training(name: str, call: SignatureCall, spec: ExportSpec, report: Sm
     except Exception as error:
         report.failures.append(f"{where}: failed to run: {error}")
         return
-    if tuple(output.shape) != (2, spec.num_outputs) or not np.all(np.isfinite(output.numpy())):
+    expected = (2, spec.signature_width(name))
+    if tuple(output.shape) != expected or not np.all(np.isfinite(output.numpy())):
         report.failures.append(f"{where}: bad output {output.dtype.name}{list(output.shape)}")
     else:
         report.checks.append(f"{where}: runs, finite")

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hubzoo import __version__
 from hubzoo.contract import FORMATS, SMOKE_DEVICES
@@ -24,7 +24,7 @@ from hubzoo.manifest import SYNTHETIC, BuildFacts
 from hubzoo.package import package_module, unpack_artifact
 from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, SITE_DIR
 from hubzoo.progress import Progress
-from hubzoo.record import Record
+from hubzoo.record import ModuleRecord
 from hubzoo.registry import load_registry
 from hubzoo.site.build import build_site
 from hubzoo.store import open_store
@@ -114,8 +114,11 @@ class Pipeline:
         with self.stage("validate record"):
             record = load_registry(options.registry_dir).find(options.query)
             module_format = choose_format(record, options.format, options.dry_run)
+            network = buildable_network(record)
+            check_checkpoint_choice(record, options)
         with self.stage("check smoke-test device"):
             check_device(options.device, options.verbose)
+            check_network(network, record)
         summary = PublishSummary(record.handle, module_format, synthetic=False)
         summary.stage_seconds = self.stage_seconds
         store = None if options.dry_run else open_store(options.store_url)
@@ -164,7 +167,7 @@ class Pipeline:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def checkpoint(self, record: Record) -> tuple[Path, str]:
+    def checkpoint(self, record: ModuleRecord) -> tuple[Path, str]:
         """The checkpoint prefix to export, and its sha256 or 'synthetic'.
 
         A checkpoint carrying the synthetic marker (scripts/make_checkpoint.py writes it) counts
@@ -179,21 +182,23 @@ class Pipeline:
 
         options = self.options
         if options.synthetic:
-            return synthetic_checkpoint(record.architecture, options.seed), SYNTHETIC
+            network = buildable_network(record)
+            return synthetic_checkpoint(network, options.seed, record.hyperparameters), SYNTHETIC
         if options.checkpoint:
             fetched = resolve_checkpoint(
-                options.checkpoint, CHECKPOINT_CACHE, member=record.checkpoint.member,
+                options.checkpoint, CHECKPOINT_CACHE, member=record.checkpoint_member,
                 progress=self.progress,
             )  # fmt: skip
         else:
+            assert record.checkpoint_url and record.checkpoint_member, "checked before"
             source = CheckpointSource(
-                record.checkpoint.url, record.checkpoint.member, record.checkpoint.sha256
+                record.checkpoint_url, record.checkpoint_member, record.checkpoint_sha256
             )
             fetched = fetch_checkpoint(source, CHECKPOINT_CACHE, progress=self.progress)
         return fetched.prefix, SYNTHETIC if is_synthetic(fetched.prefix) else fetched.sha256
 
 
-def choose_format(record: Record, requested: str | None, dry_run: bool) -> str:
+def choose_format(record: ModuleRecord, requested: str | None, dry_run: bool) -> str:
     """The export format: the record's; another one only for a dry run.
 
     A published version is the artifact its record describes, so uploading another format
@@ -211,6 +216,39 @@ def choose_format(record: Record, requested: str | None, dry_run: bool) -> str:
     return requested
 
 
+def buildable_network(record: ModuleRecord) -> str:
+    """The network `record` is built from; HubzooError when the zoo cannot build it."""
+    if record.network is None:
+        raise HubzooError(
+            f"{record.handle}: its record names no network (network: null in registry/zoo_facts/"
+            f"{record.family}.yaml): modules/nets has none to build it with, so it cannot be "
+            "published"
+        )
+    if record.quantized:
+        raise HubzooError(
+            f"{record.handle}: a quantops graph (instrumented for quantization) cannot be "
+            "exported by hubzoo; publish the plain module " + (record.parent or "")
+        )
+    return record.network
+
+
+def check_checkpoint_choice(record: ModuleRecord, options: PublishOptions) -> None:
+    """Fail before any work when the record names no checkpoint to download and none is given."""
+    if record.checkpoint_url is None and not (options.synthetic or options.checkpoint):
+        raise HubzooError(
+            f"{record.handle}: its record names no public checkpoint to download; publish with "
+            "--synthetic (seeded weights, marked synthetic) or --checkpoint PATH|URL"
+        )
+
+
+def check_network(network: str, record: ModuleRecord) -> None:
+    """Fail before any work when modules/nets cannot build `network` with the record's
+    hyperparameters (HubzooError naming the networks it can build)."""
+    from modules.nets import net_definition
+
+    net_definition(network, **record.hyperparameters)
+
+
 def check_device(device: str, verbose: bool = False) -> None:
     """Start TensorFlow (quietly unless `verbose`) and fail before any work when the requested
     smoke-test device is not there."""
@@ -224,21 +262,26 @@ def check_device(device: str, verbose: bool = False) -> None:
     pick_device(device)
 
 
-def synthetic_checkpoint(net: str, seed: int) -> Path:
-    """A cached synthetic checkpoint for `net`, written once per seed (atomically)."""
+def synthetic_checkpoint(
+    net: str, seed: int, hyperparameters: Mapping[str, Any] | None = None
+) -> Path:
+    """A cached synthetic checkpoint for `net` with `hyperparameters`, written once per seed
+    (atomically)."""
     from modules.checkpoints.synthetic import write_synthetic_checkpoint
 
-    folder = CHECKPOINT_CACHE / SYNTHETIC / f"{net}-seed{seed}"
+    hyperparameters = dict(hyperparameters or {})
+    variant = "".join(f"-{key}{value}" for key, value in sorted(hyperparameters.items()))
+    folder = CHECKPOINT_CACHE / SYNTHETIC / f"{net}{variant}-seed{seed}"
     prefix = folder / "model.ckpt"
     if prefix.with_name("model.ckpt.index").exists():
         return prefix
     with staged_dir(folder) as staging:
-        write_synthetic_checkpoint(net, staging / "model.ckpt", seed)
+        write_synthetic_checkpoint(net, staging / "model.ckpt", seed, **hyperparameters)
     return prefix
 
 
 def export(
-    record: Record, module_format: str, prefix: Path, work: Path, synthetic: bool
+    record: ModuleRecord, module_format: str, prefix: Path, work: Path, synthetic: bool
 ) -> tuple[ExportSpec, Path]:
     """Export the record's module from the checkpoint at `prefix`; returns (spec, folder)."""
     from modules.checkpoints.reading import read_checkpoint
@@ -247,25 +290,28 @@ def export(
 
     spec = export_spec(record, synthetic)
     weights: Mapping[str, np.ndarray] = read_checkpoint(
-        prefix, net_layout(spec.net, spec.num_classes)
+        prefix, net_layout(spec.net, spec.num_classes, **spec.hyperparameters)
     ).values
     return spec, format_implementation(module_format).export(spec, weights, work / "module")
 
 
-def export_spec(record: Record, synthetic: bool) -> ExportSpec:
+def export_spec(record: ModuleRecord, synthetic: bool) -> ExportSpec:
     """The exporter's view of a record."""
     from modules.export.spec import ExportSpec
 
     return ExportSpec(
         handle=record.handle,
-        net=record.architecture,
+        net=buildable_network(record),
         task=record.task,
         num_outputs=record.num_outputs,
         image_size=record.image_size,
         variable_size=record.variable_input,
         signatures=record.signatures,
         batch_norm_momentum=record.batch_norm_momentum,
+        input_mapping=record.preprocessing,
         synthetic=synthetic,
+        hyperparameters=dict(record.hyperparameters),
+        num_features=record.num_features,
     )
 
 

@@ -14,12 +14,13 @@ from hubzoo.tfhub_dev import tfhub_dev_files
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=f"Render every record's model page to DOCS/{PAGES_FOLDER}/HANDLE.md (files "
-        f"there that no record renders are removed). With --check, write nothing: exit 1 and "
-        f"name the stale files if DOCS differs from what the records render. With --tfhub-dev "
-        f"OUT, write the tensorflow/tfhub.dev layout (assets/docs/PUBLISHER/models/NAME/"
-        f"VERSION.md, assets/docs/PUBLISHER/PUBLISHER.md, tags/*.yaml) under OUT instead, every "
-        f"page in the current tfhub.dev format."
+        description=f"Render the page of every module (in its docs era) and deployment to "
+        f"DOCS/{PAGES_FOLDER}/HANDLE.md (files there that no record renders are removed). With "
+        f"--check, write nothing: exit 1 and name the stale files if DOCS differs from what the "
+        f"records render. With --tfhub-dev OUT, write the tensorflow/tfhub.dev layout "
+        f"(assets/docs/PUBLISHER/models/HANDLE.md for modules and deployments, "
+        f"assets/docs/PUBLISHER/PUBLISHER.md, tags/*.yaml) under OUT instead, every page in its "
+        f"tfhub.dev era."
     )
     action = parser.add_mutually_exclusive_group()
     action.add_argument(

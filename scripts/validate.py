@@ -13,14 +13,21 @@ from hubzoo.yamlnodes import MAX_DEPTH, MAX_FILE_BYTES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Validate module records against registry/schema/record.schema.json and the "
-        "registry's rules. Prints each problem as PATH:LINE:COL: MESSAGE and exits 1 if there is "
-        "any; otherwise prints a one-line summary and exits 0. A record is a regular UTF-8 file "
+        description="Validate the registry: every record and deployment file, family, zoo facts "
+        "and shared file against its schema in registry/schema/, the references between them, "
+        "the facts each record resolves to, and registry/records.lock (published versions keep "
+        "their facts). Prints each problem as PATH:LINE:COL: MESSAGE and exits 1 if there is "
+        "any; otherwise prints a one-line summary and exits 0. A file is a regular UTF-8 file "
         f"of at most {MAX_FILE_BYTES // 1024} KiB holding YAML's JSON-like core: no anchors, "
         f"aliases or custom tags, lists and mappings nested at most {MAX_DEPTH} deep, numbers "
         "as YAML 1.1 reads them (0xE0, 0340 and 3:44 are all 224), finite and within 64 bits."
     )
-    parser.add_argument("paths", nargs="*", type=Path, help="record files (default: every record)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="record files to check (default: every record; shared files are always checked)",
+    )
     parser.add_argument(
         "--registry", type=Path, default=REGISTRY_DIR, help="registry folder (default: %(default)s)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hubzoo.render import docs_root, template_environment
+from hubzoo.render import docs_root, page_path, template_environment
 from hubzoo.site.catalog import DIMENSIONS, CatalogEntry, Tag, catalog_json
 
 COMPARE_PAGE = "compare.md"
@@ -51,10 +51,16 @@ def with_module_extras(markdown: str, entry: CatalogEntry) -> str:
 
 
 def modules_nav(entries: list[CatalogEntry]) -> list[dict[str, list[dict[str, str]]]]:
-    """The Modules menu for mkdocs' nav: one section per architecture, one item per version."""
+    """The Modules menu for mkdocs' nav: one section per architecture, one item per module
+    version (its handle without publisher and namespace), each followed by its deployments."""
     sections: dict[str, list[dict[str, str]]] = defaultdict(list)
     for entry in entries:
-        handle = entry.record.handle
-        label = "/".join(handle.split("/")[-2:])
-        sections[entry.tags["architecture"].display_name].append({label: entry.page})
+        items = sections[entry.tags["architecture"].display_name]
+        items.append({_label(entry.record.handle): entry.page})
+        items.extend({_label(d.handle): page_path(d.handle)} for d in entry.deployments)
     return [{name: items} for name, items in sorted(sections.items())]
+
+
+def _label(handle: str) -> str:
+    """A menu label: the handle after its publisher and namespace segments."""
+    return "/".join(handle.split("/")[2:])

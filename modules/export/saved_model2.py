@@ -47,7 +47,7 @@ def export(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -
     from modules.nets import create_net
 
     with staged_dir(out_dir) as staging:
-        net = create_net(spec.net, num_classes=spec.num_classes)
+        net = create_net(spec.net, num_classes=spec.num_classes, **spec.hyperparameters)
         check_weights(net.layout(), weights, spec.handle)
         net.assign(weights)
         root = reusable_module(spec, net)
@@ -105,17 +105,25 @@ def _serving_signatures(
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
     images_spec = tf.TensorSpec(spec.images_shape, tf.float32, name=IMAGES_INPUT)
 
-    @tf.function(input_signature=[images_spec], autograph=False)
-    def inference(images):
-        output, end_points = net(apply_input_mapping(images, spec.input_mapping), training=False)
-        outputs = {DEFAULT_OUTPUT: output}
-        outputs.update(
-            {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
-        )
-        return outputs
+    def outputs(images, features: bool):
+        inputs = apply_input_mapping(images, spec.input_mapping)
+        output, feature_vector, end_points = net.call_with_features(inputs, training=False)
+        default = feature_vector if features else output
+        named = {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
+        return {DEFAULT_OUTPUT: default, **named}
 
-    concrete = inference.get_concrete_function()
-    return {name: concrete for name in served_signatures(spec)}
+    def concrete(features: bool) -> tf.types.experimental.ConcreteFunction:
+        @tf.function(input_signature=[images_spec], autograph=False)
+        def signature(images):
+            return outputs(images, features)
+
+        return signature.get_concrete_function()
+
+    served = served_signatures(spec)
+    functions = {
+        features: concrete(features) for features in {n in spec.feature_signatures for n in served}
+    }
+    return {name: functions[name in spec.feature_signatures] for name in served}
 
 
 def served_signatures(spec: ExportSpec) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ def _meta_graph(
     training = "train" in tags
     graph = tf.Graph()
     with graph.as_default():
-        net = create_net(spec.net, num_classes=spec.num_classes)
+        net = create_net(spec.net, num_classes=spec.num_classes, **spec.hyperparameters)
         images = tf.compat.v1.placeholder(tf.float32, spec.images_shape, name=IMAGES_INPUT)
         momentum = None
         if spec.batch_norm_momentum is not None:
@@ -80,16 +80,18 @@ def _meta_graph(
                 tf.constant(spec.batch_norm_momentum, tf.float32), shape=[], name=MOMENTUM_INPUT
             )
         inputs = apply_input_mapping(images, spec.input_mapping)
-        output, end_points = net(inputs, training=training, batch_norm_momentum=momentum)
+        output, features, end_points = net.call_with_features(inputs, training, momentum)
         _check_task_output(spec, output)
         if training and not tf.compat.v1.get_collection(_GraphKeys.UPDATE_OPS):
             raise HubzooError(f"{spec.handle}: the training graph has no batch norm UPDATE_OPS")
         for loss in net.regularization_losses():
             tf.compat.v1.add_to_collection(_GraphKeys.REGULARIZATION_LOSSES, loss)
-        outputs = {DEFAULT_OUTPUT: output}
-        outputs.update(
-            {net.definition.end_point_name(name): tensor for name, tensor in end_points.items()}
-        )
+        named_end_points = {
+            net.definition.end_point_name(name): tensor for name, tensor in end_points.items()
+        }
+        outputs = {DEFAULT_OUTPUT: output, **named_end_points}
+        if spec.feature_signatures:
+            feature_outputs = {DEFAULT_OUTPUT: features, **named_end_points}
         meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
         variable_shapes = {
             variable.op.name: tuple(variable.shape.as_list())
@@ -99,7 +101,8 @@ def _meta_graph(
             inputs = {IMAGES_INPUT: images}
             if name in spec.bn_hparams_signatures:
                 inputs[MOMENTUM_INPUT] = momentum
-            meta_graph.signature_def[name].CopyFrom(_signature_def(inputs, outputs))
+            served = feature_outputs if name in spec.feature_signatures else outputs
+            meta_graph.signature_def[name].CopyFrom(_signature_def(inputs, served))
 
     meta_graph.meta_info_def.tags.extend(sorted(tags))
     _keep_supported_collections(meta_graph)

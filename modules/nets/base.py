@@ -11,6 +11,8 @@ from hubzoo.errors import HubzooError
 from modules.nets.layers import ArgScope, Channels, ForwardPass, LayoutPass, VariableSpec
 
 NUM_CHANNELS = 3
+HEAD_END_POINTS = ("Logits", "Predictions")
+"""End points a net with a classification head adds after its feature extractor's."""
 
 
 class NetDefinition:
@@ -96,15 +98,27 @@ class SlimNet(tf.Module):
         (see `modules.preprocessing`; an Inception-style net takes values in [-1, 1]).
 
         Returns `(output, end_points)`: output is the feature vector [N, num_features] (spatial
-        mean of the last end point) or, with `num_classes`, the logits [N, num_classes] (dropout is
-        the identity at inference). end_points is keyed by TF-Slim end-point names without the
-        scope ("Mixed_4c"), plus "Logits" and "Predictions" (softmax) with a head.
+        mean of the feature extractor's last activation) or, with `num_classes`, the logits
+        [N, num_classes] (dropout is the identity at inference). end_points is keyed by TF-Slim
+        end-point names without the scope ("Mixed_4c"), plus "Logits" and "Predictions"
+        (softmax) with a head.
 
         training=True normalizes with batch statistics and updates the moving averages with
         `batch_norm_momentum` (TF-Slim "decay"; None means the net's arg-scope default).
         In a tf.compat.v1 graph the updates go to `tf.compat.v1.GraphKeys.UPDATE_OPS` and only
         run when fetched; eagerly or in a tf.function they are applied.
         """
+        output, _, end_points = self.call_with_features(images, training, batch_norm_momentum)
+        return output, end_points
+
+    def call_with_features(
+        self,
+        images: tf.Tensor,
+        training: bool = False,
+        batch_norm_momentum: float | tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
+        """`(output, features, end_points)`: as `__call__`, plus the feature vector, which a
+        classifier's feature-vector signatures serve (for a net without a head, the output)."""
         arg_scope = self.definition.arg_scope
         momentum = (
             arg_scope.batch_norm_decay if batch_norm_momentum is None else batch_norm_momentum
@@ -120,12 +134,14 @@ class SlimNet(tf.Module):
         with self.name_scope:
             images = tf.convert_to_tensor(images, dtype=tf.float32)
             net, end_points = self.definition.base(ops, images)
+            features = ops.spatial_mean(net)
             if self.num_classes is None:
-                return ops.spatial_mean(net), end_points
+                return features, features, end_points
             logits = self.definition.logits(ops, net, self.num_classes)
-            end_points["Logits"] = logits
-            end_points["Predictions"] = ops.softmax(logits)
-            return logits, end_points
+            logits_name, predictions_name = HEAD_END_POINTS
+            end_points[logits_name] = logits
+            end_points[predictions_name] = ops.softmax(logits)
+            return logits, features, end_points
 
     def regularization_losses(self) -> list[tf.Tensor]:
         """TF-Slim's weight decay: weight_decay * l2_loss(w) for each variable its arg scope regularizes."""

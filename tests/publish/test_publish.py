@@ -14,10 +14,12 @@ import pytest
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.progress import Progress
+from hubzoo.relock import relock
 from hubzoo.serve import serve
 from hubzoo.site.build import build_site
 from hubzoo.store import open_store
 from pipeline.publish import PublishOptions, publish
+from tests.site.conftest import small_project
 
 HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 PUBLISH = [sys.executable, str(REPO_ROOT / "scripts" / "publish.py")]
@@ -65,7 +67,8 @@ def test_publish_puts_a_verified_manifest_last(published):
 def test_site_page_shows_the_published_artifact(published, tmp_path):
     summary, store = published
     site = tmp_path / "site"
-    build_site(site, store.url)
+    config = small_project(tmp_path / "project")
+    build_site(site, store.url, config.parent / "registry", config)
     page = (site / "modules" / HANDLE / "index.html").read_text()
     assert summary.sha256 in page
     assert "SYNTHETIC" in page.upper()
@@ -189,13 +192,15 @@ def test_gpu_without_gpu_is_a_clear_error():
 def test_unreachable_checkpoint_suggests_local_or_synthetic(tmp_path):
     registry = tmp_path / "registry"
     shutil.copytree(REGISTRY_DIR, registry)
-    record = registry / f"{HANDLE}.yaml"
+    zoo_facts = registry / "zoo_facts" / "inception_v1.yaml"
     closed_port_url = "http://127.0.0.1:9/inception_v1_2016_08_28.tar.gz"
-    record.write_text(
-        record.read_text().replace(
+    zoo_facts.write_text(
+        zoo_facts.read_text().replace(
             "http://download.tensorflow.org/models/inception_v1_2016_08_28.tar.gz", closed_port_url
         )
     )
+    relocked = relock(open_store(str(tmp_path / "store")), ["*/inception_v1/*"], registry)
+    assert HANDLE in relocked.written and not relocked.refused
     options = PublishOptions(HANDLE, dry_run=True, registry_dir=registry)
     with pytest.raises(HubzooError) as raised:
         publish(options, Progress(quiet=True))
@@ -209,3 +214,33 @@ def test_help_describes_every_option():
     assert done.returncode == 0
     for option in ("--checkpoint", "--synthetic", "--dry-run", "--format", "--store", "--device"):
         assert option in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("handle", "message"),
+    [
+        (
+            "amoebanet_a_n18_f448/feature_vector/1",
+            "its record names no network (network: null in registry/zoo_facts/"
+            "amoebanet_a_n18_f448.yaml)",
+        ),
+        (
+            "resnet_v1_50/feature_vector/5",
+            "its record names no public checkpoint to download; publish with --synthetic",
+        ),
+        ("mobilenet_v1_025_128/quantops/feature_vector/3", "a quantops graph"),
+    ],
+)
+def test_a_module_the_zoo_cannot_build_is_one_clear_line(handle, message):
+    done = run_publish(handle, "--dry-run")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+
+
+def test_a_network_modules_nets_lacks_is_named_before_any_work():
+    done = run_publish("mobilenet_v2_035_96/feature_vector/4", "--synthetic", "--dry-run")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "unknown network 'mobilenet_v2'" in done.stderr

@@ -13,7 +13,7 @@ from pipeline.publish import export, synthetic_checkpoint
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     record = load_registry().find("inception_v1/feature_vector/1")
-    prefix = synthetic_checkpoint(record.architecture, seed=0)
+    prefix = synthetic_checkpoint(record.network, seed=0)
     return export(record, "hub", prefix, tmp_path_factory.mktemp("smoke"), synthetic=True)
 
 

@@ -11,6 +11,7 @@ import pytest
 from hubzoo.paths import DOCS_DIR, REPO_ROOT
 from hubzoo.render import page_path
 from hubzoo.tfhub_dev import model_page_path
+from tests.render.corpus import CORPUS, MODEL_PAGES
 from tests.render.tfhub_dev_rules import check_tree
 
 BUILD_DOCS = [sys.executable, str(REPO_ROOT / "scripts" / "build_docs.py")]
@@ -35,7 +36,7 @@ def tfhub_tree(tmp_path_factory) -> Path:
 def test_committed_docs_are_current():
     result = build_docs("--check")
     assert result.returncode == 0, result.stderr
-    assert "current (6 model page(s))" in result.stdout
+    assert f"current ({MODEL_PAGES} model page(s))" in result.stdout
 
 
 def test_check_names_each_stale_file(tmp_path):
@@ -78,9 +79,8 @@ def test_tfhub_dev_tree_obeys_every_rule(tfhub_tree):
 
 def test_tfhub_dev_tree_layout(tfhub_tree, registry):
     files = {p.relative_to(tfhub_tree).as_posix() for p in tfhub_tree.rglob("*") if p.is_file()}
-    pages = {
-        f"assets/docs/{h.split('/', 1)[0]}/models/{h.split('/', 1)[1]}.md" for h in registry.records
-    }
+    pages = {model_page_path(handle) for handle in [*registry.modules, *registry.deployments]}
+    assert len(pages) == MODEL_PAGES
     assert files == pages | {
         "assets/docs/google/google.md",
         "tags/dataset.yaml",
@@ -88,17 +88,18 @@ def test_tfhub_dev_tree_layout(tfhub_tree, registry):
         "tags/network_architecture.yaml",
         "tags/task.yaml",
     }
-    for record in registry.records.values():
-        page = (tfhub_tree / model_page_path(record)).read_text()
-        assert page.startswith(f"# Module {record.handle}\n{record.description}\n\n")
-        assert f'hub.Module("https://tfhub.dev/{record.handle}")' in page
+    for record in registry.modules.values():
+        page = (tfhub_tree / model_page_path(record.handle)).read_text()
+        assert page.startswith(f"# Module {record.handle}\n")
+        assert f'("{record.module_url}"' in page
 
 
 def test_current_era_page_is_identical_to_its_model_page(tfhub_tree):
-    exported = tfhub_tree / f"assets/docs/google/models/{CURRENT_ERA_HANDLE.split('/', 1)[1]}.md"
+    relative = model_page_path(CURRENT_ERA_HANDLE)
     committed = DOCS_DIR / page_path(CURRENT_ERA_HANDLE)
     seed = SEEDS_DIR / "000_22fb8ee699b3c1a9.txt"
-    assert exported.read_bytes() == committed.read_bytes() == seed.read_bytes()
+    assert (tfhub_tree / relative).read_bytes() == committed.read_bytes() == seed.read_bytes()
+    assert (CORPUS / relative).read_bytes() == seed.read_bytes()
 
 
 def test_rule_checker_rejects_old_era_pages_and_missing_publisher(tfhub_tree, tmp_path):
@@ -120,6 +121,19 @@ def test_rule_checker_rejects_old_era_pages_and_missing_publisher(tfhub_tree, tm
     )
     assert f"{old}: required metadata key 'task' is missing" in problems
     oldest = "assets/docs/google/models/imagenet/inception_v1/feature_vector/1.md"
-    assert f"{oldest}: second line must be a one-line description" in problems
-    assert f"{oldest}: only metadata comments may precede the first heading" in problems
+    assert f"{oldest}: required metadata key 'format' is missing" in problems
     assert "assets/docs/google/google.md: missing publisher page" in problems
+
+
+def test_rule_checker_rejects_a_deployment_page_naming_another_parent(tfhub_tree, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(tfhub_tree, tree)
+    page = (
+        tree / "assets/docs/google/models/imagenet/inception_v1/feature_vector/1/default/tfjs/1.md"
+    )
+    page.write_text(page.read_text().replace("feature_vector/1 -->", "feature_vector/3 -->"))
+    relative = page.relative_to(tree).as_posix()
+    assert check_tree(tree) == [
+        f"{relative}: parent-model must be google/imagenet/inception_v1/feature_vector/1, "
+        "found 'google/imagenet/inception_v1/feature_vector/3'"
+    ]

@@ -1,16 +1,17 @@
-"""Model pages: the seeds come out byte for byte, every era and task renders, no TensorFlow."""
+"""Model pages: the seeds come out byte for byte in their docs eras, one record renders in two
+eras, facts drive the pages, no TensorFlow."""
 
-import difflib
+import dataclasses
 import re
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hubzoo.paths import REPO_ROOT
-from hubzoo.render import page_path, render_page
+from hubzoo.render import page_path, renderer_of
+from tests.render.corpus import CORPUS, assert_same_text
 
 SEEDS_DIR = Path(__file__).parent / "seeds"
 SEEDS = {
@@ -18,75 +19,55 @@ SEEDS = {
     "001_836568f227d077a8.txt": "google/imagenet/inception_resnet_v2/feature_vector/1",
     "003_83db91d0e773e4f8.txt": "google/imagenet/inception_v1/feature_vector/1",
 }
-ERAS = ("relative-links", "display-metadata", "tfhub-dev")
-
-
-def assert_same_text(expected: str, actual: str, name: str) -> None:
-    """Fail with a unified diff (line ends shown) when the texts differ in any byte."""
-    if expected != actual:
-        diff = difflib.unified_diff(
-            [line + "⏎\n" for line in expected.split("\n")],
-            [line + "⏎\n" for line in actual.split("\n")],
-            f"{name} (expected)",
-            f"{name} (rendered)",
-        )
-        pytest.fail("rendered page differs:\n" + "".join(diff), pytrace=False)
+DOCS_ERAS = {"relative-links", "display-metadata", "tf1"}
 
 
 @pytest.mark.parametrize("seed_file", sorted(SEEDS))
-def test_seed_page_is_reproduced_byte_for_byte(registry, seed_file):
-    record = registry.records[SEEDS[seed_file]]
+def test_seed_page_is_reproduced_byte_for_byte_in_its_docs_era(registry, seed_file):
+    record = registry.modules[SEEDS[seed_file]]
     expected = (SEEDS_DIR / seed_file).read_text(encoding="utf-8")
-    assert_same_text(expected, render_page(record, registry.shared), seed_file)
+    page = renderer_of(registry).module_page(record, docs=True)
+    assert_same_text(expected, page, seed_file)
 
 
-def test_the_seeds_cover_all_three_eras(registry):
-    assert sorted(registry.records[h].page_era for h in SEEDS.values()) == sorted(ERAS)
+def test_the_seeds_cover_three_docs_eras(registry):
+    assert {registry.modules[handle].docs_era for handle in SEEDS.values()} == DOCS_ERAS
 
 
-def test_diff_names_the_differing_line():
-    with pytest.raises(pytest.fail.Exception) as failure:
-        assert_same_text("a\nb\n", "a\nb \n", "page")
-    assert "-b⏎" in str(failure.value) and "+b ⏎" in str(failure.value)
+@pytest.mark.parametrize(
+    "handle",
+    ["google/imagenet/inception_v1/feature_vector/1",
+     "google/imagenet/inception_resnet_v2/feature_vector/1"],
+)  # fmt: skip
+def test_one_record_renders_its_seed_and_its_corpus_page(registry, handle):
+    """The docs era and the tfhub.dev era of the same record give the two pages of the handle."""
+    record = registry.modules[handle]
+    renderer = renderer_of(registry)
+    corpus_page = CORPUS / f"assets/docs/google/models/{handle.split('/', 1)[1]}.md"
+    assert record.docs_era != record.era
+    assert renderer.module_page(record) == corpus_page.read_text(encoding="utf-8")
+    assert renderer.module_page(record, docs=True) != renderer.module_page(record)
 
 
-@pytest.mark.parametrize("era", ERAS)
-def test_classification_page_in_each_era(registry, era):
-    record = registry.records["google/imagenet/inception_v1/classification/1"]
-    page = render_page(record, registry.shared, era=era)
+def test_classification_page_states_what_its_record_serves(registry):
+    record = registry.modules["google/imagenet/inception_v1/classification/1"]
+    page = renderer_of(registry).module_page(record, docs=True)
     assert "logits = module(images)  # Logits with shape [batch_size, num_classes]." in page
     assert "`num_classes` = 1001 classes" in page
-    assert "...or using the signature name `image_classification`." in page
-    assert "[`google/imagenet/inception_v1/feature_vector/1`](" in page
-    assert "instead, and save the space occupied by the classification layer." in page
-    assert "num_features" not in page
-
-
-def test_each_record_renders_in_its_own_era_style(registry):
-    for record in registry.records.values():
-        page = render_page(record, registry.shared)
-        first_line = page.split("\n", 1)[0]
-        if record.page_era == "relative-links":
-            assert f"**Module URL:** {record.module_url}\n" in page
-            assert "<!--" not in page
-        elif record.page_era == "display-metadata":
-            assert "&zwnj;" in first_line
-            assert f"<!-- module-type: {record.task} -->" in page
-        else:
-            assert first_line == f"# Module {record.handle}"
-            assert f"<!-- task: {record.task} -->" in page
-            assert "\n## Changelog\n" in page
+    assert "using the signature name `image_feature_vector`." in page
+    assert record.signatures == ("default", "image_classification", "image_feature_vector")
 
 
 def test_relative_links_point_inside_the_docs_folder(registry):
     """The oldest era links relatively; each link, taken from the page's place, hits docs/."""
     docs = Path("/docs-root")
+    renderer = renderer_of(registry)
     targets = set()
-    for record in registry.records.values():
-        if record.page_era != "relative-links":
+    for record in registry.modules.values():
+        if record.docs_era != "relative-links":
             continue
         path = page_path(record.handle)
-        for link in re.findall(r"\]\((\.\.[^)#]*)", render_page(record, registry.shared)):
+        for link in re.findall(r"\]\((\.\.[^)#]*)", renderer.module_page(record, docs=True)):
             resolved = (docs / Path(path).parent / link).resolve()
             assert resolved.is_relative_to(docs), f"{path}: {link} leaves the docs folder"
             targets.add(resolved.relative_to(docs).as_posix())
@@ -98,15 +79,25 @@ def test_relative_links_point_inside_the_docs_folder(registry):
     }
 
 
-def test_page_follows_record_data(registry):
+def test_page_follows_record_facts(registry):
     """Facts come from the record: change one and the page changes with it."""
-    record = registry.records["google/imagenet/inception_v2/feature_vector/3"]
-    changed = replace(record, num_features=2048, input_kind="fixed", batch_norm_momentum=None)
-    page = render_page(changed, registry.shared)
+    record = registry.modules["google/imagenet/inception_v2/feature_vector/3"]
+    changed = dataclasses.replace(
+        record, num_features=2048, input_kind="fixed", batch_norm_momentum=None
+    )
+    page = renderer_of(registry).module_page(changed)
     assert "`num_features` = 2048." in page
-    assert "the size of the input image is fixed to\n`height` x `width` = 224 x 224" in page
+    assert "For this module, the size of the input images is fixed to" in page
     assert "batch_norm_momentum" not in page
     assert "in order to operate batch normalization in training mode.\n" in page
+
+
+def test_a_variant_fills_its_family_patterns(registry):
+    record = registry.modules["google/imagenet/mobilenet_v2_035_96/classification/4"]
+    page = renderer_of(registry).module_page(record)
+    assert record.display_name == "MobileNet V2 (depth multiplier 0.35)"
+    assert "with a depth multiplier of 0.35 and an input size of\n96x96 pixels." in page
+    assert "`mobilenet_v2_0.35_96/mobilenet_v2_0.35_96.ckpt`" in page
 
 
 def test_rendering_imports_no_tensorflow():

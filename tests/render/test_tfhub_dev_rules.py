@@ -28,6 +28,10 @@ def test_good_page_passes():
     assert check_page(GOOD, HANDLE, VOCABULARIES) == []
 
 
+def test_blank_lines_may_precede_the_description():
+    assert check_page(GOOD.replace("\nFeature", "\n\nFeature"), HANDLE, VOCABULARIES) == []
+
+
 def test_zwnj_is_ignored_in_the_title():
     assert check_page(GOOD.replace("google/", "google/&zwnj;"), HANDLE, VOCABULARIES) == []
 
@@ -44,7 +48,7 @@ def test_zwnj_is_ignored_in_the_title():
          "metadata key 'asset-path' may appear only once"),
         (broken("<!-- dataset: imagenet -->", "<!-- colour: blue -->"), "unknown metadata key 'colour'"),
         (broken("<!-- dataset: imagenet -->", "Some prose."), "only metadata comments may precede"),
-        (broken("Feature vectors.", ""), "second line must be a one-line description"),
+        (broken("Feature vectors.", ""), "the title must be followed by a one-line description"),
     ],
 )  # fmt: skip
 def test_each_rule(page, problem):

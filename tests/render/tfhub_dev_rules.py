@@ -1,4 +1,5 @@
-"""An independent checker of tfhub.dev's model-page rules (as /work/shared/FACTS.md lists them).
+"""An independent checker of tfhub.dev's model-page rules (as /work/shared/FACTS.md lists them),
+and of the form the corpus's deployment pages (TF.js, TF Lite) share.
 
 It reads the tree the way tfhub.dev's validator does and shares no code with hubzoo's renderer.
 """
@@ -34,6 +35,12 @@ MODEL_PAGE = re.compile(
     r"^assets/docs/(?P<publisher>[^/]+)/models/(?P<name>.+)/(?P<version>\d+)\.md$"
 )
 PUBLISHER_PAGE = re.compile(r"^assets/docs/(?P<publisher>[^/]+)/(?P=publisher)\.md$")
+DEPLOYMENT_PAGE = re.compile(
+    r"^assets/docs/(?P<publisher>[^/]+)/models/(?P<parent>.+/\d+)/(?P<name>[a-z_]+)/"
+    r"(?P<kind>tfjs|lite)/(?P<version>\d+)\.md$"
+)
+DEPLOYMENT_TITLES = {"tfjs": "Tfjs", "lite": "Lite"}
+DEPLOYMENT_KEYS = {"asset-path", "parent-model", "demo", "interactive-visualizer"}
 
 
 def load_vocabularies(root: Path) -> dict[str, set[str]]:
@@ -56,6 +63,10 @@ def check_tree(root: Path) -> list[str]:
         if match := PUBLISHER_PAGE.match(relative):
             publisher_pages.add(match["publisher"])
             continue
+        if match := DEPLOYMENT_PAGE.match(relative):
+            text = path.read_text(encoding="utf-8")
+            problems += [f"{relative}: {p}" for p in check_deployment_page(text, match)]
+            continue
         match = MODEL_PAGE.match(relative)
         if not match:
             problems.append(f"{relative}: not at assets/docs/PUBLISHER/models/NAME/VERSION.md")
@@ -75,10 +86,11 @@ def check_page(text: str, handle: str, vocabularies: dict[str, set[str]]) -> lis
     problems = []
     if lines[0].replace("&zwnj;", "") != f"# Module {handle}":
         problems.append(f"first line must be '# Module {handle}', found {lines[0]!r}")
-    if len(lines) < 2 or not lines[1].strip() or lines[1].startswith(("#", "<!--")):
-        problems.append("second line must be a one-line description")
+    start = next((n for n, line in enumerate(lines[1:], 1) if line.strip()), len(lines))
+    if start >= len(lines) or lines[start].startswith(("#", "<!--")):
+        problems.append("the title must be followed by a one-line description")
     seen: dict[str, list[str]] = {}
-    for line in lines[2:]:
+    for line in lines[start + 1 :]:
         if line.startswith("#"):
             break
         if not line.strip():
@@ -104,4 +116,26 @@ def check_page(text: str, handle: str, vocabularies: dict[str, set[str]]) -> lis
                 problems.append(f"task '{value}' must start with one of {TASK_PREFIXES}")
             if key == "format" and value not in FORMATS:
                 problems.append(f"format '{value}' is not one of {sorted(FORMATS)}")
+    return problems
+
+
+def check_deployment_page(text: str, where: re.Match) -> list[str]:
+    """The rules one deployment page breaks: its title names its kind and its parent's handle
+    with its own name and version; its metadata names the parent and the asset path."""
+    parent = f"{where['publisher']}/{where['parent']}"
+    title = f"# {DEPLOYMENT_TITLES[where['kind']]} {parent}/{where['name']}/{where['version']}"
+    lines = text.split("\n")
+    problems = [] if lines[0] == title else [f"first line must be {title!r}, found {lines[0]!r}"]
+    seen: dict[str, str] = {}
+    for line in lines[1:]:
+        if line.startswith("#"):
+            break
+        if match := METADATA_LINE.match(line):
+            if match["key"] not in DEPLOYMENT_KEYS or match["key"] in seen:
+                problems.append(f"metadata key '{match['key']}' is unknown or repeated")
+            seen[match["key"]] = match["value"]
+    if seen.get("parent-model") != parent:
+        problems.append(f"parent-model must be {parent}, found {seen.get('parent-model')!r}")
+    if "asset-path" not in seen:
+        problems.append("required metadata key 'asset-path' is missing")
     return problems

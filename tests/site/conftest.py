@@ -1,7 +1,13 @@
-"""Fixtures of the site tests: a store with two published versions, and the site built from it."""
+"""Fixtures of the site tests: a store with two published versions, and the site built from it.
+
+The site is built from a fixed part of the registry (`SITE_MODULES`, their deployments and pages:
+every page era of modules and deployments), so that the tests do not build hundreds of pages;
+`small_project` makes such a part anywhere.
+"""
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -9,13 +15,58 @@ from pathlib import Path
 
 import pytest
 
+from hubzoo.handles import deployment_handle
+from hubzoo.lock import LOCK_FILE
 from hubzoo.manifest import BuildFacts
-from hubzoo.paths import REPO_ROOT
+from hubzoo.paths import DOCS_DIR, REGISTRY_DIR, REPO_ROOT
+from hubzoo.render import PAGES_FOLDER, page_path
 from hubzoo.store import open_store
+from hubzoo.validate import find_record_files
 
 SYNTHETIC_HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 TRAINED_HANDLE = "google/imagenet/inception_v2/feature_vector/3"
 TRAINED_CHECKPOINT_SHA256 = "ab" * 32
+SITE_MODULES = (
+    "google/imagenet/inception_resnet_v2/classification/1",
+    "google/imagenet/inception_resnet_v2/feature_vector/1",
+    "google/imagenet/inception_v1/classification/1",
+    "google/imagenet/inception_v1/feature_vector/1",
+    "google/imagenet/inception_v2/classification/3",
+    "google/imagenet/inception_v2/feature_vector/3",
+    "google/imagenet/mobilenet_v3_small_100_224/classification/5",
+    "google/imagenet/mobilenet_v3_small_100_224/feature_vector/5",
+)
+"""The modules of the site the tests build (with their deployments): the seed pages' modules
+and their classifiers, and a TF2 model with TF.js and TF Lite deployments."""
+
+
+def small_project(root: Path, modules: tuple[str, ...] = SITE_MODULES) -> Path:
+    """A copy of the project's docs, registry and mkdocs.yml under `root` holding only `modules`
+    and their deployments; returns its mkdocs.yml (the hooks read its `registry/`)."""
+    registry = root / "registry"
+    shutil.copytree(REGISTRY_DIR, registry)
+    kept = set()
+    for path in find_record_files(registry):
+        handle = path.relative_to(registry).with_suffix("").as_posix()
+        parts = deployment_handle(handle)
+        if (parts.parent if parts else handle) in modules:
+            kept.add(handle)
+        else:
+            path.unlink()
+    lock = registry / LOCK_FILE
+    lines = lock.read_text().splitlines(keepends=True)
+    lock.write_text(
+        "".join(line for line in lines if line.startswith("#") or line.split()[0] in kept)
+    )
+    shutil.copytree(DOCS_DIR, root / "docs", ignore=shutil.ignore_patterns(PAGES_FOLDER))
+    for handle in kept:
+        target = root / "docs" / page_path(handle)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DOCS_DIR / page_path(handle), target)
+    hooks = REPO_ROOT / "hubzoo" / "site" / "hooks.py"
+    config = (REPO_ROOT / "mkdocs.yml").read_text().replace("hubzoo/site/hooks.py", str(hooks))
+    (root / "mkdocs.yml").write_text(config)
+    return root / "mkdocs.yml"
 
 
 def smoke_report(passed: bool) -> dict:
@@ -67,8 +118,14 @@ def store_dir(tmp_path_factory) -> Path:
 
 
 def mkdocs_build(config: Path, site_dir: Path, store: Path) -> subprocess.CompletedProcess:
-    """`mkdocs build --strict` of `config` into `site_dir`, reading artifact facts from `store`."""
-    env = {**os.environ, "HUBZOO_STORE": str(store), "NO_MKDOCS_2_WARNING": "1"}
+    """`mkdocs build --strict` of `config` into `site_dir`, reading artifact facts from `store`
+    and the records of the registry beside `config`."""
+    env = {
+        **os.environ,
+        "HUBZOO_STORE": str(store),
+        "HUBZOO_REGISTRY": str(config.parent / "registry"),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config)]
     return subprocess.run(
         [*command, "-d", str(site_dir)],
@@ -81,9 +138,15 @@ def mkdocs_build(config: Path, site_dir: Path, store: Path) -> subprocess.Comple
 
 
 @pytest.fixture(scope="session")
-def site_dir(tmp_path_factory, store_dir) -> Path:
-    """The repository's site, built strictly with the artifact facts of `store_dir`."""
+def site_project(tmp_path_factory) -> Path:
+    """The mkdocs.yml of a `small_project` of the repository."""
+    return small_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory, site_project, store_dir) -> Path:
+    """The small project's site, built strictly with the artifact facts of `store_dir`."""
     site = tmp_path_factory.mktemp("site")
-    result = mkdocs_build(REPO_ROOT / "mkdocs.yml", site, store_dir)
+    result = mkdocs_build(site_project, site, store_dir)
     assert result.returncode == 0, result.stderr
     return site

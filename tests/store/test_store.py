@@ -9,9 +9,9 @@ import fsspec
 import pytest
 
 from hubzoo.errors import HubzooError
+from hubzoo.handles import is_handle
 from hubzoo.manifest import Manifest
 from hubzoo.paths import DEFAULT_STORE_DIR
-from hubzoo.record import is_handle
 from hubzoo.store import open_store
 from tests.store.helpers import fake_archive, publisher_manifest
 

@@ -1,4 +1,4 @@
-"""The record policy: the registry validates, and each bad record gets its message at its node."""
+"""Validation: the registry validates, and each bad file gets its message at its YAML node."""
 
 import json
 import shutil
@@ -10,64 +10,68 @@ import jsonschema
 import pytest
 import yaml
 
+from hubzoo.contract import ALL_SIGNATURES, FORMATS, TASKS
+from hubzoo.documents import SCHEMA_FILES, policy, schema_path
+from hubzoo.facts import MODULE_FACTS, ZOO_FILE_FACTS
+from hubzoo.lock import LOCK_FILE
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
-from hubzoo.schema import SUPPORTED_KEYWORDS, keywords_used, load_schema
+from hubzoo.schema import SUPPORTED_KEYWORDS, keywords_used
 from hubzoo.validate import find_record_files, validate
 from hubzoo.yamlnodes import load_plain
 
-BAD_RECORDS = Path(__file__).parent / "bad_records"
+BAD = Path(__file__).parent / "bad"
 VALIDATE = [sys.executable, str(REPO_ROOT / "scripts" / "validate.py")]
+MODEL_PAGES = 784
 
 # bad record file -> the problems it must produce: (line, column, part of the message)
 EXPECTED = {
-    "alias_bomb": [(31, 4, "anchors and aliases are not allowed")],
-    "bad_sha256": [(22, 11, "checkpoint.sha256: expected a string, found integer")],
-    "binary_garbage": [(3, 118, "not UTF-8 text (byte 0x80)")],
-    "changelog_missing_version": [(26, 3, "changelog has no entry for this record's version 2")],
+    "alias_bomb": [(2, 9, "anchors and aliases are not allowed")],
+    "binary_garbage": [(4, 8, "not UTF-8 text (byte 0x80)")],
+    "changed_published_facts": [
+        (2, 1, "its resolved facts no longer match records.lock line"),
+    ],
     "counterpart_missing": [
-        (24, 14, "counterpart 'google/imagenet/inception_v1/classification/7'")
+        (2, 1, "its counterpart google/imagenet/inception_v1/classification/7 has no record"),
     ],
-    "duplicate_key": [(10, 1, "duplicate key 'format'")],
+    "deployment_bad_facts": [(4, 9, "facts.demo: 'not a url' is not valid")],
+    "deployment_unknown_era": [(4, 8, "era 'tfjs-9' is not in templates/eras.yaml")],
+    "deployment_wrong_parent": [
+        (2, 9, "parent must be the module the path names, google/imagenet/inception_v1/"),
+    ],
+    "duplicate_key": [(3, 1, "duplicate key 'family'")],
     "empty": [(1, 1, "empty document")],
-    "handle_absolute": [
-        (3, 9, "handle: '/google/imagenet/inception_v1/feature_vector/1' is not valid")
+    "hparams_without_momentum": [(4, 15, "signature needs batch_norm_momentum")],
+    "input_size_below_minimum": [(4, 15, "image_size 64 is below the network's minimum of 75")],
+    "malformed_yaml": [(3, 1, "invalid YAML")],
+    "not_a_release": [
+        (2, 9, "feature_vector/2 is not a release of family inception_v1: its lines and releases"),
     ],
-    "handle_mismatch": [
-        (3, 9, "expected 'google/imagenet/inception_v1/feature_vector/1'"),
-        (26, 3, "changelog has no entry for this record's version 2"),
+    "pattern_without_variable": [
+        (4, 17, "display_name: cannot fill in its pattern: {{ layers }} names no variable"),
     ],
-    "handle_traversal": [(3, 9, "handle: 'google/../../etc/passwd/1' is not valid")],
-    "hparams_without_momentum": [(23, 13, "signature needs batch_norm_momentum")],
-    "input_size_below_minimum": [
-        (14, 11, "input_size.height 64 is below Inception ResNet V2's minimum of 75")
-    ],
-    "list_where_map": [(12, 13, "input_size: expected a mapping, found list")],
-    "malformed_yaml": [(5, 10, "invalid YAML")],
-    "map_where_list": [(24, 3, "signatures: expected a list, found mapping")],
     "python_tag": [
-        (16, 15, "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
+        (4, 8, "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
     ],
-    "tabs": [(14, 1, "tab character: YAML indentation must use spaces")],
+    "tabs": [(4, 1, "found character that cannot start any token")],
     "too_large": [(1, 1, "file is larger than 256 KiB")],
-    "two_documents": [(31, 1, "more than one YAML document")],
-    "unknown_key_typo": [(16, 1, "unknown key 'num_feature'; did you mean 'num_features'?")],
+    "two_documents": [(3, 1, "more than one YAML document")],
+    "unknown_fact_typo": [(4, 3, "unknown key 'facts.num_feature'; did you mean 'num_features'?")],
+    "unknown_family": [(2, 9, "family 'inception_v9' is not in the valid families")],
+    "unknown_key_typo": [(3, 1, "unknown key 'fact'; did you mean 'facts'?")],
     "unknown_references": [
-        (5, 12, "publisher 'gogle' has no file in registry/publishers/; did you mean 'google'?"),
-        (5, 12, "publisher 'gogle' must be the handle's first segment"),
-        (6, 15, "architecture 'inception_v9' has no file in registry/architectures/"),
+        (4, 12, "dataset 'imagenet-2012' is not in registry/tags/dataset.yaml"),
+        (5, 8, "era 'tf9' is not in templates/eras.yaml; did you mean 'tf2'?"),
+        (6, 13, "overview text 'no-such-text' is not in texts.yaml (overview)"),
     ],
-    "unknown_vocabulary": [
-        (7, 10, "dataset 'imagenet-2012' is not an id in registry/tags/dataset.yaml")
-    ],
-    "wrong_task_output": [
-        (8, 7, "task image-feature-vector needs num_features"),
-        (16, 14, "num_classes does not apply to task image-feature-vector; use num_features"),
+    "unknown_variant": [(2, 9, "variant 'inception_v9' is not in family inception_v1")],
+    "wrong_task_signature": [
+        (4, 15, "signature 'image_classification' does not belong to task image-feature-vector")
     ],
     "wrong_types": [
-        (10, 15, "fine_tunable: expected a boolean, found string"),
-        (16, 15, "num_features: expected an integer, found string"),
+        (4, 17, "facts.fine_tunable: expected a boolean, found string"),
+        (5, 17, "facts.num_features: expected an integer, found string"),
     ],
-    "zero_features": [(16, 15, "num_features: must be at least 1, found 0")],
+    "zero_features": [(4, 17, "facts.num_features: must be at least 1, found 0")],
 }
 
 
@@ -82,33 +86,180 @@ def place_in_registry(bad_file: Path, root: Path) -> Path:
     return target
 
 
-def test_every_bad_record_has_expectations():
-    assert sorted(p.stem for p in BAD_RECORDS.glob("*.yaml")) == sorted(EXPECTED)
+def edited_registry(root: Path, relative: str, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the registry with `old` replaced by `new` in one file; returns the registry and
+    the line (1-based) where `new` starts."""
+    registry = root / "registry"
+    shutil.copytree(REGISTRY_DIR, registry)
+    path = registry / relative
+    text = path.read_text()
+    assert old in text, f"{relative} has no {old!r}"
+    edited = text.replace(old, new, 1)
+    path.write_text(edited)
+    return registry, edited[: edited.index(new)].count("\n") + 1
+
+
+def test_every_bad_file_has_expectations():
+    assert sorted(p.stem for p in BAD.glob("*.yaml")) == sorted(EXPECTED)
 
 
 def test_registry_is_valid():
     result = validate(REGISTRY_DIR)
     assert result.problems == []
-    assert len(result.records) == len(find_record_files(REGISTRY_DIR)) == 6
+    assert len(result.modules) + len(result.deployments) == MODEL_PAGES
+    assert len(find_record_files(REGISTRY_DIR)) == MODEL_PAGES
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_record_reports_each_problem_at_its_node(name, tmp_path):
-    target = place_in_registry(BAD_RECORDS / f"{name}.yaml", tmp_path)
-    result = validate(tmp_path / "registry", [target], base=tmp_path / "registry")
+    target = place_in_registry(BAD / f"{name}.yaml", tmp_path)
+    registry = tmp_path / "registry"
+    result = validate(registry, [target], base=registry)
     found = [(p.line, p.col, p.message) for p in result.problems]
-    assert result.records == []
+    assert result.modules == {} and result.deployments == {}
+    assert {p.path for p in result.problems} == {str(target.relative_to(registry))}
     assert len(found) == len(EXPECTED[name]), found
     for (line, col, message), (want_line, want_col, want_part) in zip(
         found, EXPECTED[name], strict=True
     ):
         assert (line, col) == (want_line, want_col), found
-        assert want_part in message
+        assert want_part in message, message
+
+
+# --- family, zoo facts and shared files: (file, text replaced, replacement, message part) ---
+
+EDITS = {
+    "zoo_fact_in_family": (
+        "families/inception_v1.yaml", "  num_classes: 1001\n", "  network: inception_v9\n",
+        "network is a zoo fact (the pages do not state it): write it in "
+        "registry/zoo_facts/inception_v1.yaml",
+    ),
+    "page_fact_in_zoo_facts": (
+        "zoo_facts/inception_v1.yaml", "  min_image_size: 32\n", "  num_features: 12\n",
+        "num_features is stated by the pages: it belongs in registry/families/inception_v1.yaml",
+    ),
+    "zoo_facts_of_an_unknown_release": (
+        "zoo_facts/inception_v1.yaml", "      4:\n", "      6:\n",
+        "release '6' is not in line standard of family inception_v1",
+    ),
+    "unknown_changelog_note": (
+        "families/inception_v1.yaml", "changes: [initial-release]", "changes: [initial-releases]",
+        "changelog note 'initial-releases' is not in changelog.yaml",
+    ),
+    "unknown_collection": (
+        "families/inception_v1.yaml", "  collection: tf-slim\n", "  collection: tf-slimm\n",
+        "collection 'tf-slimm' is not in collections.yaml; did you mean 'tf-slim'?",
+    ),
+    "citation_without_link": (
+        "papers.yaml", "(https://arxiv.org/abs/1512.03385)", " (arXiv:1512.03385)",
+        "paper 'he2015deep': a citation links the paper, as [TEXT](URL)",
+    ),
+    "overview_cites_unknown_paper": (
+        "texts.yaml", "[[szegedy2016inception]]", "[[nobody2020]]",
+        "cites paper 'nobody2020', not in papers.yaml",
+    ),
+    "missing_required_fact": (
+        "families/inception_v1.yaml", "  dataset: imagenet-ilsvrc-2012-cls\n", "  colab: null\n",
+        "no layer states dataset (family, zoo facts or this record)",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_shared_files_report_each_problem_at_its_node(name, tmp_path):
+    relative, old, new, part = EDITS[name]
+    registry, line = edited_registry(tmp_path, relative, old, new)
+    problems = validate(registry, base=registry).problems
+    assert problems, f"{name}: no problem found"
+    matching = [p for p in problems if part in p.message]
+    assert matching, [str(p) for p in problems]
+    located = [p for p in matching if p.path == relative]
+    if located:  # a problem of the edited file points at the edit, or at the text or mapping
+        # that holds it (a few lines up), or at a mapping value starting on the next line
+        assert all(line - 10 <= p.line <= line + 1 for p in located), [str(p) for p in located]
+    else:  # a problem the edit causes in the records, at their files
+        assert all(p.path.startswith("google/") and (p.line, p.col) == (2, 1) for p in matching)
+
+
+def test_a_missing_template_is_reported_at_its_era(tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO_ROOT / "templates", templates)
+    (templates / "module" / "tf2.md.j2").unlink()
+    result = validate(REGISTRY_DIR, base=tmp_path, templates_dir=templates)
+    messages = {(p.path, p.message) for p in result.problems}
+    assert (
+        "templates/eras.yaml",
+        "era 'tf2': template module/tf2.md.j2 does not exist",
+    ) in messages
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+
+def test_a_record_without_a_lock_line_is_reported_with_the_command_to_lock_it(tmp_path):
+    handle = "google/imagenet/inception_v1/feature_vector/1"
+    registry, _ = edited_registry(tmp_path, LOCK_FILE, f"{handle} ", f"{handle}-gone ")
+    problems = [str(p) for p in validate(registry, base=registry).problems]
+    lock_line = next(n for n, line in enumerate((registry / LOCK_FILE).read_text().split("\n"), 1)
+                     if line.startswith(f"{handle}-gone "))  # fmt: skip
+    assert problems == [
+        f"{handle}.yaml:2:1: not in records.lock: lock this new version with "
+        f"scripts/lock_records.py {handle}",
+        f"records.lock:{lock_line}:1: {handle}-gone is locked but has no record file: published "
+        "versions stay",
+    ]
+
+
+def test_a_malformed_lock_line_is_located(tmp_path):
+    registry, line = edited_registry(tmp_path, LOCK_FILE, "# The sha256", "not a lock line\n#")
+    problems = [str(p) for p in validate(registry, base=registry).problems]
+    assert f"records.lock:{line}:1: expected 'HANDLE SHA256'" in problems
+
+
+def test_a_change_to_a_family_fails_every_published_record_it_changes(tmp_path):
+    registry, _ = edited_registry(
+        tmp_path, "zoo_facts/inception_v1.yaml", "min_image_size: 32", "min_image_size: 16"
+    )
+    problems = validate(registry, base=registry).problems
+    assert len(problems) == 8  # inception_v1's modules; its deployments' facts did not change
+    assert all("published versions are immutable" in p.message for p in problems)
+
+
+def test_relocking_accepts_unpublished_versions_and_refuses_published_ones(tmp_path):
+    registry, _ = edited_registry(
+        tmp_path, "zoo_facts/inception_v1.yaml", "min_image_size: 32", "min_image_size: 16"
+    )
+    store = tmp_path / "store" / "google/imagenet/inception_v1/feature_vector"
+    store.mkdir(parents=True)
+    manifest = {
+        "handle": "google/imagenet/inception_v1/feature_vector/1", "sha256": "ab" * 32,
+        "bytes": 1, "published_at": "", "format": "hub", "record_digest": "cd" * 32,
+        "checkpoint_sha256": "synthetic", "hubzoo_version": "0.1.0",
+        "tensorflow_version": "2.21.0", "smoke": {},
+    }  # fmt: skip
+    (store / "1.json").write_text(json.dumps(manifest))
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "lock_records.py")]
+    done = subprocess.run(
+        [*command, "--registry", str(registry), "--store", str(tmp_path / "store"),
+         "google/imagenet/inception_v1/*"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "refused: google/imagenet/inception_v1/feature_vector/1: published in "
+        f"{tmp_path / 'store'}; published versions are immutable, publish a new version\n"
+    )
+    assert "locked 7 record(s), 4 already current, 1 refused" in done.stdout  # 4 deployments
+    problems = validate(registry, base=registry).problems
+    assert [p.path for p in problems] == ["google/imagenet/inception_v1/feature_vector/1.yaml"]
+
+
+# --- the command ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["python_tag", "alias_bomb", "binary_garbage", "tabs", "empty"])
 def test_command_reports_without_traceback(name, tmp_path):
-    target = place_in_registry(BAD_RECORDS / f"{name}.yaml", tmp_path)
+    target = place_in_registry(BAD / f"{name}.yaml", tmp_path)
     done = subprocess.run(
         [*VALIDATE, "--registry", str(tmp_path / "registry"), str(target)],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
@@ -123,38 +274,26 @@ def test_command_reports_without_traceback(name, tmp_path):
 def test_python_tag_is_never_constructed(tmp_path):
     marker = tmp_path / "pwned"
     bad = tmp_path / "bad.yaml"
-    text = (BAD_RECORDS / "python_tag.yaml").read_text().replace("echo pwned", f"touch {marker}")
+    text = (BAD / "python_tag.yaml").read_text().replace("echo pwned", f"touch {marker}")
     bad.write_text(text)
     target = place_in_registry(bad, tmp_path)
     subprocess.run([*VALIDATE, "--registry", str(tmp_path / "registry"), str(target)], timeout=60)
     assert not marker.exists()
 
 
-def test_command_reports_every_problem_of_every_file(tmp_path):
-    first = place_in_registry(BAD_RECORDS / "wrong_types.yaml", tmp_path)
-    second = tmp_path / "registry/google/imagenet/inception_v2/feature_vector/3.yaml"
-    second.write_text(
-        second.read_text().replace("dataset: imagenet-ilsvrc-2012-cls", "dataset: nope")
-    )
-    done = subprocess.run(
-        [*VALIDATE, "--registry", str(tmp_path / "registry")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 1
-    lines = done.stdout.splitlines()
-    first_display = str(first.relative_to(tmp_path))
-    second_display = str(second.relative_to(tmp_path))
-    assert [line.split(":")[0] for line in lines] == [first_display, first_display, second_display]
-    assert "dataset 'nope'" in lines[2]
+def test_a_file_outside_the_registry_is_not_a_record(tmp_path):
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("family: inception_v1\n")
+    result = validate(REGISTRY_DIR, [outside], base=tmp_path)
+    assert [(p.path, p.message) for p in result.problems] == [
+        ("elsewhere.yaml", f"not a record: its path is not a handle ({REGISTRY_DIR})")
+    ]
 
 
 def test_command_passes_with_summary():
     done = subprocess.run(VALIDATE, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok: 6 record(s) valid")
+    assert done.stdout.startswith(f"ok: {MODEL_PAGES} record(s) valid")
     assert len(done.stdout.splitlines()) == 1
 
 
@@ -169,60 +308,6 @@ def test_command_does_not_import_tensorflow():
     assert done.returncode == 0, done.stderr
 
 
-def test_shared_data_problems_are_reported(tmp_path):
-    registry = tmp_path / "registry"
-    shutil.copytree(REGISTRY_DIR, registry)
-    arch = registry / "architectures" / "inception_v1.yaml"
-    arch.write_text(arch.read_text().replace("[[szegedy2015going]]", "[[nobody2020]]"))
-    result = validate(registry, base=tmp_path)
-    messages = [p.message for p in result.problems]
-    assert "paper 'nobody2020' is not in registry/papers.yaml" in messages
-
-
-# --- the schema file and the code agree -------------------------------------------------------
-
-
-def test_schema_uses_only_keywords_the_code_implements():
-    assert keywords_used(load_schema()) <= SUPPORTED_KEYWORDS
-
-
-def _as_json(value):
-    return json.loads(json.dumps(value))
-
-
-def test_jsonschema_accepts_every_record_the_code_accepts():
-    schema = load_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    for path in find_record_files(REGISTRY_DIR):
-        jsonschema.validate(_as_json(load_plain(path, str(path))), schema)
-
-
-SCHEMA_LEVEL_CASES = [
-    "bad_sha256", "handle_absolute", "handle_traversal", "list_where_map", "map_where_list",
-    "unknown_key_typo", "wrong_types", "zero_features",
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("name", SCHEMA_LEVEL_CASES)
-def test_jsonschema_rejects_what_the_code_rejects_by_schema(name):
-    data = _as_json(yaml.safe_load((BAD_RECORDS / f"{name}.yaml").read_text()))
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(data, load_schema())
-
-
-CODE_LEVEL_CASES = [
-    "changelog_missing_version", "counterpart_missing", "handle_mismatch",
-    "hparams_without_momentum", "input_size_below_minimum", "unknown_references",
-    "unknown_vocabulary", "wrong_task_output",
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("name", CODE_LEVEL_CASES)
-def test_code_rules_cover_what_the_schema_cannot_say(name):
-    data = _as_json(yaml.safe_load((BAD_RECORDS / f"{name}.yaml").read_text()))
-    jsonschema.validate(data, load_schema())
-
-
 def test_two_records_with_one_handle_are_refused(tmp_path):
     registry = tmp_path / "registry"
     shutil.copytree(REGISTRY_DIR, registry)
@@ -233,3 +318,69 @@ def test_two_records_with_one_handle_are_refused(tmp_path):
         "handle 'google/imagenet/inception_v1/feature_vector/1' is also used by "
         "registry/google/imagenet/inception_v1/feature_vector/1.yaml"
     ]
+
+
+# --- the schema files and the code agree ------------------------------------------------------
+
+
+def test_policies_use_only_keywords_the_code_implements():
+    for kind in SCHEMA_FILES:
+        assert keywords_used(policy(kind)) <= SUPPORTED_KEYWORDS, kind
+
+
+def test_the_schema_files_list_the_contract_names_for_editors():
+    facts_schema = json.loads(schema_path("record").with_name("facts.schema.json").read_text())
+    definitions = facts_schema["$defs"]
+    assert definitions["task"]["enum"] == list(TASKS)
+    module_facts = definitions["module_facts"]["properties"]
+    assert module_facts["format"]["enum"] == list(FORMATS)
+    assert module_facts["signatures"]["items"]["enum"] == list(ALL_SIGNATURES)
+
+
+def test_every_fact_the_code_names_is_a_fact_of_the_schema():
+    from hubzoo import facts
+
+    named = {*facts.MODULE_DEFAULTS, *facts.PATTERN_FACTS, *facts.TEXT_FACTS,
+             *facts.VARIANT_FACTS, *ZOO_FILE_FACTS, *facts.REQUIRED_MODULE_FACTS,
+             *facts.STATED_MODULE_FACTS}  # fmt: skip
+    assert named <= MODULE_FACTS
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))
+
+
+def _jsonschema_validator(kind: str) -> jsonschema.Draft202012Validator:
+    """The schema file of `kind`, as jsonschema reads it (its $refs resolved from the folder)."""
+    from referencing import Registry, Resource
+
+    folder = schema_path("record").parent
+    schemas = [json.loads(path.read_text()) for path in sorted(folder.glob("*.schema.json"))]
+    resources = [(schema["$id"], Resource.from_contents(schema)) for schema in schemas]
+    schema = json.loads(schema_path(kind).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, registry=Registry().with_resources(resources))
+
+
+def test_jsonschema_accepts_every_record_the_code_accepts():
+    validators = {kind: _jsonschema_validator(kind) for kind in ("record", "deployment")}
+    for path in find_record_files(REGISTRY_DIR):
+        data = _as_json(load_plain(path, str(path)))
+        validators["deployment" if "parent" in data else "record"].validate(data)
+    family = _jsonschema_validator("family")
+    for path in sorted((REGISTRY_DIR / "families").glob("*.yaml")):
+        family.validate(_as_json(load_plain(path, str(path))))
+
+
+SCHEMA_LEVEL_CASES = [
+    "deployment_bad_facts", "unknown_fact_typo", "unknown_key_typo", "wrong_types",
+    "zero_features",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SCHEMA_LEVEL_CASES)
+def test_jsonschema_rejects_what_the_code_rejects_by_schema(name):
+    data = _as_json(yaml.safe_load((BAD / f"{name}.yaml").read_text()))
+    kind = "deployment" if "parent" in data else "record"
+    with pytest.raises(jsonschema.ValidationError):
+        _jsonschema_validator(kind).validate(data)
