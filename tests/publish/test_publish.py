@@ -14,11 +14,12 @@ import pytest
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.progress import Progress
+from hubzoo.registry import load_registry
 from hubzoo.relock import relock
 from hubzoo.serve import serve
 from hubzoo.site.build import build_site
 from hubzoo.store import open_store
-from pipeline.publish import PublishOptions, publish
+from pipeline.publish import PublishOptions, check_network, publish
 from tests.site.conftest import small_project
 
 HANDLE = "google/imagenet/inception_v1/feature_vector/1"
@@ -240,7 +241,6 @@ def test_a_module_the_zoo_cannot_build_is_one_clear_line(handle, message):
 
 
 def test_a_network_modules_nets_lacks_is_named_before_any_work():
-    done = run_publish("mobilenet_v2_035_96/feature_vector/4", "--synthetic", "--dry-run")
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert "unknown network 'mobilenet_v2'" in done.stderr
+    record = load_registry().find("mobilenet_v2_035_96/feature_vector/4")
+    with pytest.raises(HubzooError, match="unknown network 'no_such_net'; known networks: "):
+        check_network("no_such_net", record)
