@@ -3,6 +3,9 @@
 from pathlib import Path
 from typing import Any
 
+import fsspec
+from gcsfs.core import GCSFileSystem
+
 from hubzoo.manifest import BuildFacts
 from hubzoo.package import PackagedArtifact, package_module
 
@@ -43,3 +46,12 @@ def publisher_manifest(**overrides: object) -> BuildFacts:
     }
     facts.update(overrides)
     return BuildFacts(**facts)
+
+
+def raw_fs(url: str, options: dict) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem under a store URL and the URL's path on it, to change files behind the
+    store's back (gs:// through gcsfs's plain JSON-API class, as the store opens it)."""
+    if url.startswith("gs://"):
+        fs = GCSFileSystem(**options)
+        return fs, fs._strip_protocol(url)
+    return fsspec.core.url_to_fs(url, **options)
