@@ -38,6 +38,7 @@ import errno
 import hashlib
 import importlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -73,7 +74,7 @@ TIMEOUT_VARIABLE = "HUBZOO_STORE_TIMEOUT"
 """Environment variable: the deadline in seconds of one call on a remote store (default 10)."""
 CALL_SECONDS = 10.0
 """The default deadline of one call on a remote store (gcsfs alone retries for 30 s and more);
-listing gets 6 times as long, data transfers this plus their size at 256 KB/s."""
+data transfers get this plus their size at 256 KB/s."""
 MIN_TRANSFER_BYTES_PER_SECOND = 256 * 1024
 
 S3_CONFIG = {
@@ -122,7 +123,7 @@ class LockInfo:
 
     def describe(self) -> str:
         """e.g. "held by pid 41 on build-3 since 2026-11-24T10:00:00Z, refreshed 12 s ago"."""
-        age = "" if self.age_seconds is None else f", refreshed {self.age_seconds:.0f} s ago"
+        age = "" if self.age_seconds is None else f", refreshed {_duration(self.age_seconds)} ago"
         if self.host is None:
             return f"empty or unreadable lock file{age.replace('refreshed', 'written')}"
         return f"held by pid {self.pid} on {self.host} since {self.since}{age}"
@@ -211,6 +212,8 @@ def _filesystem(target: str, options: dict[str, Any]) -> tuple[fsspec.AbstractFi
     if protocol in ("gs", "gcs"):
         # gcsfs's default class first asks the storage-control gRPC API for the bucket's layout,
         # 60 s per attempt where that API is missing (emulators, proxies); the JSON API suffices.
+        # gcsfs logs every failed request with a traceback; the store reports failures itself.
+        logging.getLogger("gcsfs").setLevel(logging.CRITICAL)
         gcs: Any = importlib.import_module("gcsfs.core").GCSFileSystem(**options)
         return gcs, gcs._strip_protocol(target)
     if protocol in ("s3", "s3a"):
@@ -455,8 +458,8 @@ class Store:
     def _stale_rule(self, info: LockInfo) -> str:
         policy = self.lock_policy
         if info.host is None:
-            return f"it is stale {policy.unreadable_grace_seconds:.0f} s after it was written"
-        return f"it is stale {policy.stale_seconds:.0f} s after its last refresh"
+            return f"it is stale {_duration(policy.unreadable_grace_seconds)} after it was written"
+        return f"it is stale {_duration(policy.stale_seconds)} after its last refresh"
 
     def _display(self, key: str) -> str:
         """How messages show a stored file: its path on local disk, else its URL."""
@@ -787,7 +790,7 @@ class _Storage:
         self.fs.invalidate_cache()
         if self.local and not os.path.isdir(root):
             return []
-        found: list[str] = self.call("find", root, maxdepth=maxdepth, seconds=6 * call_seconds())
+        found: list[str] = self.call("find", root, maxdepth=maxdepth)
         return found
 
     def list_or_empty(self, folder: str) -> list[str]:
@@ -1048,7 +1051,7 @@ def _lock_info(
         if written is None:
             reason = "the lock file is empty or unreadable"
         elif written > policy.unreadable_grace_seconds:
-            reason = f"the lock file is empty or unreadable and {written:.0f} s old"
+            reason = f"the lock file is empty or unreadable and {_duration(written)} old"
         return LockInfo(handle, url, None, None, None, written, reason)
     refreshed = datetime.strptime(holder["refreshed"], PUBLISHED_AT_FORMAT).replace(tzinfo=UTC)
     age = max(0.0, now - refreshed.timestamp())
@@ -1060,7 +1063,9 @@ def _lock_info(
         elif holder.get("pid_started") and started and holder["pid_started"] != started:
             reason = f"pid {pid} on this host now belongs to another process"
     if reason is None and age > policy.stale_seconds:
-        reason = f"not refreshed for {age:.0f} s (the limit is {policy.stale_seconds:.0f} s)"
+        reason = (
+            f"not refreshed for {_duration(age)} (the limit is {_duration(policy.stale_seconds)})"
+        )
     return LockInfo(handle, url, host, pid, holder["since"], age, reason)
 
 
@@ -1082,6 +1087,14 @@ def _process_start(pid: int) -> str | None:
     except OSError:
         return None
     return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def _duration(seconds: float) -> str:
+    """e.g. "42 s", "17 min", "5 h", "327 days"."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _utc_now() -> str:

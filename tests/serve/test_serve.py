@@ -190,3 +190,16 @@ def test_a_damaged_manifest_is_a_plain_500_without_server_paths(served, caplog):
         assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
         assert response.body == b"refusing to serve a damaged version; the server's log says why\n"
     assert f"{broken} is not valid JSON" in caplog.text
+
+
+def test_serve_script_never_creates_a_missing_store(tmp_path, served):
+    missing = tmp_path / "no" / "store"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--store", str(missing), "--site", str(served.site)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"serve: cannot open store {missing}: no such folder\n"
+    assert not (tmp_path / "no").exists()

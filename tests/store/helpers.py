@@ -1,5 +1,6 @@
 """Small module folders and manifests for packaging, store and serving tests (no TensorFlow)."""
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,12 @@ def write_module(folder: Path, files: dict[str, bytes] = FAKE_MODULE_FILES) -> P
     return folder
 
 
-def fake_archive(tmp_path: Path, variant: str = "") -> PackagedArtifact:
-    """A packed fake module; a different `variant` gives different bytes."""
+def fake_archive(tmp_path: Path, variant: str = "", noise: int = 0) -> PackagedArtifact:
+    """A packed fake module; a different `variant` gives different bytes, `noise` adds that many
+    incompressible bytes (seeded) as an asset."""
     files = {**FAKE_MODULE_FILES, "saved_model.pb": b"graph bytes" + variant.encode()}
+    if noise:
+        files["assets/noise.bin"] = random.Random(noise).randbytes(noise)
     module = write_module(tmp_path / f"module{variant}", files)
     return package_module(module, tmp_path / f"module{variant}.tar.gz")
 
