@@ -15,7 +15,8 @@ the stored archive no longer matches its manifest. Reading (`Store.open_archive`
 archive against its manifest (size and sha256, streaming) before handing out any byte.
 
 Locks. A publish creates HANDLE.lock exclusively (a hard link on local disk, `If-None-Match: *`
-on S3, `ifGenerationMatch=0` on GCS) and its holder refreshes it every minute (`LockPolicy`).
+on S3, `ifGenerationMatch=0` on GCS, after checking it is absent for stores that ignore such
+conditions) and its holder refreshes it every minute (`LockPolicy`).
 A lock is stale, and the next publish of HANDLE breaks it, when
   - it was not refreshed for 10 minutes: its holder died, on any host (hosts sharing a store
     need clocks that agree to well within that);
@@ -27,8 +28,9 @@ Any other lock blocks publishes of HANDLE: `scripts/store.py lock show HANDLE` n
 
 Failures of the storage itself (unreachable endpoint, missing folder or bucket, read-only or full
 disk) are `StoreError`s of one line. Remote stores get short connect and read timeouts and every
-call a deadline, so a dead endpoint fails within seconds. (fsspec's memory:// checks exclusive
-creation non-atomically: fine for one writer.)
+call a deadline ($HUBZOO_STORE_TIMEOUT seconds, default 10, plus time for the bytes moved), so a
+dead endpoint fails within seconds. (fsspec's memory:// checks exclusive creation
+non-atomically: fine for one writer.)
 """
 
 from __future__ import annotations
@@ -291,13 +293,13 @@ class Store:
             handle = name.removesuffix(MANIFEST_SUFFIX)
             if name.endswith(MANIFEST_SUFFIX) and is_handle(handle):
                 keys_by_handle[handle] = f"{self._root}/{name}"
-        manifests = []
-        for handle in sorted(keys_by_handle):
-            with self._errors(f"reading the manifest of {handle} failed"):
-                raw = self._io.read_or_none(keys_by_handle[handle], MAX_MANIFEST_BYTES + 1)
-            if raw is not None:
-                manifests.append(self._parse_manifest(handle, keys_by_handle[handle], raw))
-        return manifests
+        with self._errors("reading its manifests failed"):
+            contents = self._io.read_many(list(keys_by_handle.values()), MAX_MANIFEST_BYTES + 1)
+        return [
+            self._parse_manifest(handle, keys_by_handle[handle], contents[keys_by_handle[handle]])
+            for handle in sorted(keys_by_handle)
+            if keys_by_handle[handle] in contents
+        ]
 
     # Publishing
 
@@ -365,7 +367,7 @@ class Store:
                 self._remove_leftovers(handle, keep_archive=False)
             self._upload_verified(handle, Path(archive), sha256, size, held)
             held.ensure_held()
-            self._write_manifest(handle, Manifest(handle, sha256, size, _utc_now(), build), held)
+            self._write_manifest(handle, Manifest(handle, sha256, size, _utc_now(), build))
         finally:
             if lock is None:
                 held.release()
@@ -569,10 +571,8 @@ class Store:
             with self._errors("releasing a lock failed"), contextlib.suppress(FileNotFoundError):
                 self._io.remove(key)
 
-    def _remove_leftovers(
-        self, handle: str, keep_archive: bool, lock_temps: bool = False
-    ) -> list[str]:
-        """Delete what interrupted publishes of `handle` left (never a manifest); their names.
+    def _remove_leftovers(self, handle: str, keep_archive: bool, lock_temps: bool = False) -> None:
+        """Delete what interrupted publishes of `handle` left (never a manifest).
 
         A lock's temporary files (`HANDLE.lock.partial-*`, local disk) go only with `lock_temps`:
         other publishes create them for an instant while trying to take the lock."""
@@ -585,7 +585,6 @@ class Store:
         for name in doomed:
             with contextlib.suppress(FileNotFoundError):
                 self._io.remove(f"{self._root}/{name}")
-        return doomed
 
     def _clean(self, handle: str, keep_archive: bool) -> bool:
         """Remove the leftovers of `handle` and its stale lock (by taking it); False if its lock
@@ -627,7 +626,7 @@ class Store:
             if self._io.size(final_key) != size:
                 raise StoreError(f"store {self.url}: {handle} changed size while moving into place")
 
-    def _write_manifest(self, handle: str, manifest: Manifest, lock: PublishLock) -> None:
+    def _write_manifest(self, handle: str, manifest: Manifest) -> None:
         with self._errors(f"writing the manifest of {handle} failed"):
             try:
                 self._io.create_exclusive(self._key(handle, MANIFEST_SUFFIX), manifest.dumps())
@@ -809,6 +808,16 @@ class _Storage:
             return data[:limit]
         except (FileNotFoundError, NotADirectoryError):
             return None
+
+    def read_many(self, keys: list[str], limit: int) -> dict[str, bytes]:
+        """The first `limit` bytes of each of `keys` that exists (remotely, all at once)."""
+        if self.local or not isinstance(self.fs, AsyncFileSystem) or not keys:
+            found = {key: self.read_or_none(key, limit) for key in keys}
+            return {key: data for key, data in found.items() if data is not None}
+        self.fs.invalidate_cache()
+        seconds = call_seconds() * (1 + len(keys) // 100)
+        contents: dict[str, bytes] = self.call("cat", keys, on_error="omit", seconds=seconds)
+        return {key: contents[key][:limit] for key in keys if key in contents}
 
     def read_with_mtime(self, key: str) -> tuple[bytes, float | None] | None:
         raw = self.read_or_none(key, MAX_MANIFEST_BYTES)

@@ -11,12 +11,10 @@ import time
 from pathlib import Path
 
 from hubzoo.manifest import BuildFacts, Manifest
-from hubzoo.store import PublishLock, Store, open_store
+from hubzoo.store import Store, open_store
 
 
-def pause_instead_of_writing_manifest(
-    self: Store, handle: str, manifest: Manifest, lock: PublishLock
-) -> None:
+def pause_instead_of_writing_manifest(self: Store, handle: str, manifest: Manifest) -> None:
     print("PAUSED", flush=True)
     time.sleep(600)
 

@@ -66,7 +66,7 @@ def assert_one_line(done: subprocess.CompletedProcess, *fragments: str) -> None:
 @pytest.mark.parametrize("kind", ["dead_s3", "dead_gcs"])
 def test_every_store_call_on_a_dead_endpoint_is_a_store_error(request, kind, tmp_path, monkeypatch):
     dead = request.getfixturevalue(kind)
-    monkeypatch.setenv("HUBZOO_STORE_TIMEOUT", "2")
+    monkeypatch.setenv("HUBZOO_STORE_TIMEOUT", "1")
     store = open_store(dead["url"], storage_options=dead["options"])
     calls = {
         "listing its versions failed": store.list_manifests,
@@ -84,7 +84,7 @@ def test_every_store_call_on_a_dead_endpoint_is_a_store_error(request, kind, tmp
         if doing != "publishing":
             assert doing in message
         expected = (
-            "Could not connect to the endpoint URL" if kind == "dead_s3" else "no answer within 2 s"
+            "Could not connect to the endpoint URL" if kind == "dead_s3" else "no answer within 1 s"
         )
         assert expected in message
 
