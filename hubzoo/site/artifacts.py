@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubzoo.manifest import SYNTHETIC, Manifest
-from hubzoo.paths import DEFAULT_STORE_DIR
 from hubzoo.store import open_store
 from hubzoo.units import format_bytes
 
@@ -88,11 +87,6 @@ def artifact_from_manifest(manifest: Manifest) -> Artifact:
         latency_ms_p50=dict(sorted(latency.items())),
         images_per_second=float(rate) if rate else None,
     )
-
-
-def store_location() -> str:
-    """The store the site build reads: $HUBZOO_STORE, else the repo's `store/` folder."""
-    return os.environ.get(STORE_VARIABLE) or str(DEFAULT_STORE_DIR)
 
 
 def load_artifacts(location: str | None = None) -> dict[str, Artifact]:

@@ -104,3 +104,13 @@ def test_the_check_leaves_nothing_in_the_store(tmp_path):
     _, lock = check_store(options, record, "hub", Progress(quiet=True))
     lock.release()
     assert [path for path in store_dir.rglob("*") if path.is_file()] == []
+
+
+def test_the_summary_says_when_a_damaged_archive_was_repaired():
+    from pipeline.publish import PublishSummary
+
+    summary = PublishSummary(HANDLE, "hub", True, sha256="ab" * 32, store_url="s", repaired=True)
+    assert summary.lines()[-1].startswith(
+        "result:     repaired: the stored archive was damaged and is replaced by these bytes"
+    )
+    assert "already published" not in "\n".join(summary.lines())

@@ -166,10 +166,14 @@ def test_a_server_that_stops_sending_times_out(tmp_path):
     import socket
 
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(60)
     port = listener.getsockname()[1]
 
     def answer_then_stall() -> None:
-        connection, _ = listener.accept()
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
         connection.recv(65536)
         connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n{")
         stop.wait(30)
@@ -183,8 +187,8 @@ def test_a_server_that_stops_sending_times_out(tmp_path):
             fetch_module(f"http://127.0.0.1:{port}/a/b/1", tmp_path, FetchLimits(read_timeout=1))
     finally:
         stop.set()
-        thread.join()
         listener.close()
+        thread.join()
 
 
 def test_the_cli_prints_the_folder_or_one_line(served, tmp_path):
