@@ -37,7 +37,7 @@ def test_an_idle_connection_is_dropped_after_the_timeout(tmp_path):
 
 def test_idle_connections_hold_at_most_max_connections_threads(tmp_path):
     store = open_store(str(tmp_path / "s"))
-    with running(store, None, timeout=1, max_connections=3) as port:
+    with running(store, None, timeout=0.5, max_connections=3) as port:
         idle = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(12)]
         try:
             deadline = time.monotonic() + 30

@@ -38,10 +38,10 @@ def dead_s3() -> dict:
 
 @pytest.fixture(scope="module")
 def dead_gcs() -> dict:
-    """The same for a GCS emulator that was started, then stopped (deadline: 2 s per call)."""
+    """The same for a GCS emulator that was started, then stopped (deadline: 1 s per call)."""
     server, options = start_gcs_emulator()
     server.stop()
-    env = {"STORAGE_EMULATOR_HOST": options["endpoint_url"], "HUBZOO_STORE_TIMEOUT": "2"}
+    env = {"STORAGE_EMULATOR_HOST": options["endpoint_url"], "HUBZOO_STORE_TIMEOUT": "1"}
     return {"url": f"gs://{BUCKET}/dead", "options": options, "env": env}
 
 
