@@ -1,5 +1,6 @@
 """The publish pipeline end to end: synthetic checkpoint -> store -> served -> hub.load by URL."""
 
+import io
 import json
 import os
 import shutil
@@ -57,7 +58,9 @@ def test_publish_puts_a_verified_manifest_last(published):
     assert smoke["passed"] is True and smoke["failures"] == []
     assert set(smoke["latency_ms_p50"]) == {"1", "8"}
     assert "CPU" in smoke["device_note"]
-    with store.open_archive(HANDLE) as archive, tarfile.open(fileobj=archive, mode="r:gz") as tar:
+    with store.open_archive(HANDLE) as archive:
+        packed = io.BytesIO(archive.read())
+    with tarfile.open(fileobj=packed, mode="r:gz") as tar:
         names = tar.getnames()
         provenance = json.load(tar.extractfile("assets/hubzoo_provenance.json"))
     assert {"saved_model.pb", "tfhub_module.pb", "variables/variables.index"} <= set(names)
