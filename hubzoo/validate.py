@@ -17,7 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hubzoo.contract import ALL_SIGNATURES, BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FORMATS, TASKS
+from hubzoo.contract import (
+    ALL_SIGNATURES,
+    BN_HPARAMS_SUFFIX,
+    DEFAULT_SIGNATURE,
+    MODULE_FORMATS,
+    TASKS,
+)
 from hubzoo.paths import display_path
 from hubzoo.record import Record, record_from_node
 from hubzoo.schema import Finding, check, load_schema
@@ -149,7 +155,7 @@ def record_policy() -> dict[str, Any]:
     policy = copy.deepcopy(load_schema())
     properties = policy["properties"]
     properties["task"]["enum"] = list(TASKS)
-    properties["format"]["enum"] = list(FORMATS)
+    properties["format"]["enum"] = list(MODULE_FORMATS)
     properties["signatures"]["items"]["enum"] = list(ALL_SIGNATURES)
     return policy
 
