@@ -8,6 +8,7 @@ shards `group1-shardNofM.bin`; the provenance goes into `model.json` as user-def
 converter's key order changes from run to run, so the same record and weights give the same bytes.
 """
 
+import base64
 import json
 import math
 import tempfile
@@ -35,6 +36,10 @@ PROVENANCE_KEY = PROVENANCE_ASSET.removesuffix(".json")
 GRAPH_MODEL = "graph-model"
 BYTES_PER_VALUE = {"float32": 4, "int32": 4}
 """The weight dtypes of a float32 deployment (int32: shape and axis constants)."""
+FUSABLE = frozenset(
+    {"BiasAdd", "FusedBatchNorm", "Relu", "Relu6", "Elu", "Sigmoid", "Prelu", "LeakyRelu"}
+)
+"""What TF.js 4.22's backends run fused into a convolution or matmul (`fused_ops`)."""
 
 _CONVERT = (
     "import sys; from tensorflowjs.converters.converter import convert; convert(sys.argv[1:])"
@@ -56,6 +61,8 @@ def export(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -
              str(saved_model), str(staging)],
             what="the TF.js converter",
             timeout=1800,
+            env={"TF_ENABLE_ONEDNN_OPTS": "0"},  # else grappler fuses hard-swish into
+            # _FusedConv2D ('_FusedHardSwish'), which no TF.js backend runs (MobileNet V3)
         )  # fmt: skip
         model_json = staging / MODEL_JSON
         model_json.write_text(json.dumps(json.loads(model_json.read_text()), sort_keys=True))
@@ -117,6 +124,7 @@ def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
     if model.get("format") != GRAPH_MODEL:
         problems.append(f"{MODEL_JSON}: format {model.get('format')!r}, expected '{GRAPH_MODEL}'")
     problems += _diff_weights(folder, model)
+    problems += _diff_fused_ops(model)
     for variant in desc.variants:
         problems += diff_default_signature(TFJS, variant.signatures, spec)
     return problems
@@ -195,6 +203,23 @@ def _diff_weights(folder: Path, model: dict[str, Any]) -> list[str]:
         if path.name not in named
     ]
     return problems
+
+
+def _diff_fused_ops(model: dict[str, Any]) -> list[str]:
+    """Nodes whose fused operations TF.js cannot run."""
+    problems = []
+    for node in (model.get("modelTopology") or {}).get("node", []):
+        encoded = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
+        unknown = [op for op in map(_decoded, encoded) if op not in FUSABLE]
+        if unknown:
+            problems.append(
+                f"node {node['name']}: fuses {', '.join(unknown)}, which TF.js cannot run"
+            )
+    return problems
+
+
+def _decoded(base64_text: str) -> str:
+    return base64.b64decode(base64_text).decode(errors="replace")
 
 
 def _tensor_infos(infos: dict[str, Any]) -> tuple[TensorDescription, ...]:

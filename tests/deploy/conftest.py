@@ -63,8 +63,10 @@ def classifier_case(net: str, name: str, version: int) -> Case:
 NORMAL_CASES = (
     record_case("google/imagenet/inception_v1/feature_vector/1"),
     classifier_case("mobilenet_v2", "mobilenet_v2_100_224", 3),
+    classifier_case("mobilenet_v3_small", "mobilenet_v3_small_100_224", 5),
 )
-"""One net per family: Inception (a TF1 Hub parent from its record) and MobileNet."""
+"""One net per family: Inception (a TF1 Hub parent, from its record) and MobileNet, plus the
+MobileNet V3 the corpus's Lite pages convert (its hard-swish is what TF.js runs least well)."""
 
 
 def sweep_cases() -> tuple[Case, ...]:
@@ -111,6 +113,11 @@ class Deployments:
 def images_for(case: Case) -> np.ndarray:
     """The fixed batch of two images at the module's expected size."""
     return hubzoo_test_images(*case.spec.image_size)
+
+
+def free_as_minus_one(shape: tuple[int | None, ...]) -> list[int]:
+    """A shape as the runtimes report it: -1 for a free dimension."""
+    return [-1 if size is None else size for size in shape]
 
 
 def relative_error(found: np.ndarray, expected: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """TF.js deployments: converted by the TF.js converter, checked, and run by TF.js in Node, loaded
 by URL from a loopback HTTP server the way a web page loads them, matching their TF modules."""
 
+import base64
 import json
 import shutil
 
@@ -18,6 +19,7 @@ from tests.deploy.conftest import (
     NORMAL_CASES,
     PARITY,
     Case,
+    free_as_minus_one,
     images_for,
     relative_error,
     sweep_cases,
@@ -47,7 +49,7 @@ def check_in_node(deployments, case: Case, backend: str = "wasm") -> float:
             assert model.facts["backend"] == backend
             assert model.facts["tfjs"] == "4.22.0"
             assert [tensor["name"] for tensor in model.facts["inputs"]] == ["images"]
-            assert model.facts["inputs"][0]["shape"] == [-1, *case.spec.image_size, 3]
+            assert model.facts["inputs"][0]["shape"] == free_as_minus_one(case.spec.images_shape)
             assert len(model.facts["outputs"]) == 1
             assert model.facts["metadata"]["hubzoo_provenance"] == case.spec.provenance
             output, milliseconds = model.predict(images_for(case))
@@ -114,6 +116,19 @@ def test_the_check_names_broken_shards_and_strangers(deployments, tmp_path):
     assert f"shard {shards[-1].name}: missing" in problems
     assert any(problem.startswith("weights group 0: shards hold") for problem in problems)
     assert "file notes.txt: not named by model.json" in problems
+
+
+def test_the_check_names_fused_operations_tfjs_cannot_run(deployments, tmp_path):
+    """What grappler's oneDNN remapper writes for MobileNet V3's hard-swish when it is on."""
+    broken = tmp_path / "broken"
+    shutil.copytree(deployments.path(MOBILENET, TFJS), broken)
+    model = json.loads((broken / MODEL_JSON).read_text())
+    fused = [base64.b64encode(op).decode() for op in (b"BiasAdd", b"_FusedHardSwish")]
+    node = next(node for node in model["modelTopology"]["node"] if node["op"] == "_FusedConv2D")
+    node["attr"]["fused_ops"] = {"list": {"s": fused}}
+    (broken / MODEL_JSON).write_text(json.dumps(model))
+    problems = diff_against(describe_module(broken), MOBILENET.spec, expected_format=TFJS)
+    assert problems == [f"node {node['name']}: fuses _FusedHardSwish, which TF.js cannot run"]
 
 
 def test_the_check_compares_the_signature_with_the_record(deployments):

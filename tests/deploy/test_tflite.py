@@ -11,7 +11,14 @@ from hubzoo.errors import HubzooError
 from modules.export.tflite import MODEL_FILE, PROVENANCE_KEY, export, read_model
 from modules.inspect import check_export, describe_module, diff_against
 from modules.smoke import smoke_test
-from tests.deploy.conftest import NORMAL_CASES, PARITY, images_for, relative_error, sweep_cases
+from tests.deploy.conftest import (
+    NORMAL_CASES,
+    PARITY,
+    free_as_minus_one,
+    images_for,
+    relative_error,
+    sweep_cases,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +53,7 @@ def test_runs_in_litert_and_matches_its_tensorflow_module(deployments, case):
     runner = model.get_signature_runner("default")
     (images_detail,) = runner.get_input_details().values()
     assert images_detail["dtype"] == np.float32
-    assert images_detail["shape_signature"].tolist() == [-1, *case.spec.image_size, 3]
+    assert images_detail["shape_signature"].tolist() == free_as_minus_one(case.spec.images_shape)
     output = runner(images=images_for(case))["default"]
     assert output.dtype == np.float32
     assert output.shape == (len(images_for(case)), case.spec.num_outputs)
