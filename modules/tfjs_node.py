@@ -110,7 +110,7 @@ class NodeGraphModel:
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         facts, _ = self._read_frame(f"loading {url}")
         self.facts: dict[str, Any] = facts
-        """What TF.js reports of the loaded model: tfjs, node, backend, inputs, outputs,
+        """What TF.js reports of the loaded model: tfjs, node, backend, threads, inputs, outputs,
         metadata (the model's userDefinedMetadata)."""
 
     def predict(self, images: np.ndarray) -> tuple[np.ndarray, float]:

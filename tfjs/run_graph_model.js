@@ -12,7 +12,7 @@
 
 console.log = console.error; // TF.js greets Node users with console.log; keep stdout for frames
 const tf = require('@tensorflow/tfjs');
-require('@tensorflow/tfjs-backend-wasm');
+const wasm = require('@tensorflow/tfjs-backend-wasm');
 
 function writeFrame(header, payload = Buffer.alloc(0)) {
   const json = Buffer.from(JSON.stringify({...header, bytes: payload.length}));
@@ -49,6 +49,7 @@ async function main() {
   const model = await tf.loadGraphModel(url, {fromTFHub: true});
   writeFrame({
     tfjs: tf.version.tfjs, node: process.version, backend: tf.getBackend(),
+    threads: tf.getBackend() === 'wasm' ? wasm.getThreadsCount() : 1,
     inputs: tensorFacts(model.inputs), outputs: tensorFacts(model.outputs),
     metadata: model.metadata || null,
   });

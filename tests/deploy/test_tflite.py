@@ -69,6 +69,13 @@ def test_the_smoke_test_passes_in_litert(deployments, case):
     assert set(report.latency_ms_p50) == {"1", "8"}
 
 
+def test_a_deployment_refuses_the_gpu_in_one_line(deployments):
+    with pytest.raises(
+        HubzooError, match=r"^--device gpu: this deployment runs on the CPU in LiteRT$"
+    ):
+        smoke_test(deployments.path(MOBILENET, LITE), MOBILENET.spec, LITE, "gpu")
+
+
 def test_a_variable_size_module_keeps_its_variable_size(deployments):
     from tests.deploy.conftest import record_case
 
