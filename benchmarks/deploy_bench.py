@@ -22,6 +22,8 @@ cores for the default modules.
         [--repeats 5] [--litert-threads N] [--json OUT]
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
@@ -30,8 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,8 +45,10 @@ from hubzoo.contract import (
     TFJS,
 )
 from hubzoo.registry import load_registry
-from modules.export.spec import ExportSpec
 from pipeline.publish import export_spec
+
+if TYPE_CHECKING:
+    from modules.export.spec import ExportSpec
 
 DEFAULT_HANDLES = ("google/imagenet/inception_v1/feature_vector/1",)
 DEFAULT_NETS = ("mobilenet_v2", "mobilenet_v3_large")
@@ -55,6 +58,7 @@ BATCHES = (1, 8)
 def classifier_spec(net: str) -> ExportSpec:
     """`net` as a 1001-class classifier at its default size (a synthetic checkpoint's head)."""
     from modules.checkpoints.synthetic import NUM_CLASSES
+    from modules.export.spec import ExportSpec
     from modules.nets import net_definition
 
     size = net_definition(net).default_image_size
@@ -152,10 +156,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
 
-    from modules.checkpoints.synthetic import synthetic_values
     from modules.runtime import start_tensorflow
 
     start_tensorflow()
+    from modules.checkpoints.synthetic import synthetic_values
+
     registry = load_registry()
     modules = [
         (export_spec(registry.find(handle), synthetic=True), registry.find(handle).format)
