@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubzoo import __version__
-from hubzoo.contract import FORMATS, SMOKE_DEVICES
+from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
 from hubzoo.manifest import SYNTHETIC, BuildFacts, Manifest
@@ -258,8 +258,8 @@ def choose_format(record: ModuleRecord, requested: str | None, dry_run: bool) ->
     """
     if requested is None:
         return record.format
-    if requested not in FORMATS:
-        raise HubzooError(f"--format must be one of {', '.join(FORMATS)}, not {requested!r}")
+    if requested not in MODULE_FORMATS:
+        raise HubzooError(f"--format must be one of {', '.join(MODULE_FORMATS)}, not {requested!r}")
     if requested != record.format and not dry_run:
         raise HubzooError(
             f"{record.handle} is published as '{record.format}' (its record's format); "
