@@ -18,6 +18,8 @@ from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 MKDOCS_CONFIG = REPO_ROOT / "mkdocs.yml"
 EXTRA_KEY = "hubzoo"
 """Under mkdocs' `extra`, where a build says which store and registry the hooks read."""
+ZOO_URL_KEY = "zoo_url"
+"""Under mkdocs' `extra`, the zoo's base URL: where the store's archives are served."""
 MAX_MESSAGES_SHOWN = 20
 
 
@@ -26,12 +28,19 @@ def build_site(
     store_url: str | None = None,
     registry_dir: Path = REGISTRY_DIR,
     config_file: Path = MKDOCS_CONFIG,
+    site_url: str | None = None,
+    zoo_url: str | None = None,
 ) -> None:
     """Build the site into `site_dir` from `registry_dir` and the manifests of the store at
-    `store_url` (None: $HUBZOO_STORE, else the repository's store/). Any warning fails the build
-    (strict); HubzooError then carries mkdocs' messages."""
-    config = load_config(str(config_file), site_dir=str(Path(site_dir).resolve()), strict=True)
+    `store_url` (None: $HUBZOO_STORE, else the repository's store/). `site_url` (the site's
+    address) and `zoo_url` (where the store's archives are served) override mkdocs.yml's. Any
+    warning fails the build (strict); HubzooError then carries mkdocs' messages."""
+    overrides = {"site_url": site_url} if site_url else {}
+    site = str(Path(site_dir).resolve())
+    config = load_config(str(config_file), site_dir=site, strict=True, **overrides)
     config.extra[EXTRA_KEY] = {"store": store_url, "registry": str(registry_dir)}
+    if zoo_url:
+        config.extra[ZOO_URL_KEY] = zoo_url
     with _collected_messages() as messages:
         try:
             build(config)
