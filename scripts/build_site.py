@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--zoo-url",
         metavar="URL",
-        help="where the store's archives are served, the base of the URLs the pages' snippets "
-        "load (default: mkdocs.yml's extra.zoo_url, the dev server's http://127.0.0.1:8000/)",
+        help="where the store's archives are served (URL/HANDLE.tar.gz), the base of the pages' "
+        "hub.load snippets and download links (default: the store's URL when it is http(s), "
+        "else mkdocs.yml's extra.zoo_url, the dev server's http://127.0.0.1:8000/)",
     )
     args = parser.parse_args(argv)
     try:

@@ -95,7 +95,7 @@
     tools.className = "hz-table-tools";
     const box = document.createElement("input");
     box.type = "search";
-    box.placeholder = "Filter: words every row shown contains";
+    box.placeholder = "Filter: type words";
     box.setAttribute("aria-label", "Filter rows");
     const headings = Array.from(table.tHead.rows[0].cells);
     const choices = headings

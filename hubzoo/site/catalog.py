@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from itertools import takewhile
@@ -65,6 +65,50 @@ class VersionSummary:
 
 
 @dataclass(frozen=True)
+class DeploymentEntry:
+    """One deployment of a module version, with its published archive if the store holds one."""
+
+    deployment: Deployment
+    artifact: Artifact | None
+    zoo_url: str  # the zoo's base URL, ending in "/"
+
+    @property
+    def handle(self) -> str:
+        """The deployment's handle."""
+        return self.deployment.handle
+
+    @property
+    def page(self) -> str:
+        """Its page, relative to the docs root."""
+        return page_path(self.deployment.handle)
+
+    @property
+    def status(self) -> Status:
+        """Whether, and from what weights, the store holds its archive."""
+        return status_of(self.artifact)
+
+    @property
+    def archive_url(self) -> str:
+        """Where its archive is served: ZOO_URL/HANDLE.tar.gz."""
+        return f"{self.zoo_url}{self.deployment.handle}{ARCHIVE_SUFFIX}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The deployment as catalog.json lists it."""
+        deployment = self.deployment
+        return {
+            "handle": deployment.handle,
+            "kind": deployment.kind,
+            "name": deployment.name,
+            "version": deployment.version,
+            "page": self.page.removesuffix(".md") + "/",
+            "status": self.status,
+            "artifact": None
+            if self.artifact is None
+            else {"url": self.archive_url, **self.artifact.to_json()},
+        }
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     """One module version with every fact the site shows about it."""
 
@@ -74,7 +118,7 @@ class CatalogEntry:
     family: Tag  # its family: id and display name
     tags: dict[str, Tag]  # dimension -> value
     license_name: str | None
-    deployments: tuple[Deployment, ...]
+    deployments: tuple[DeploymentEntry, ...]
     artifact: Artifact | None
     versions: tuple[VersionSummary, ...]  # every version of the module, newest first
     zoo_url: str  # the zoo's base URL, ending in "/": where the store's archives are served
@@ -182,16 +226,7 @@ class CatalogEntry:
             "signatures": list(record.signatures),
             "counterpart": record.counterpart,
             "parent": record.parent,
-            "deployments": [
-                {
-                    "handle": deployment.handle,
-                    "kind": deployment.kind,
-                    "name": deployment.name,
-                    "version": deployment.version,
-                    "page": page_path(deployment.handle).removesuffix(".md") + "/",
-                }
-                for deployment in self.deployments
-            ],
+            "deployments": [deployment.to_json() for deployment in self.deployments],
             "checkpoint": record.checkpoint,
             "module_url": record.module_url,
             "record_digest": record.digest,
@@ -210,9 +245,10 @@ def build_catalog(
     renderer = renderer_of(registry)
     zoo_url = zoo_url.rstrip("/") + "/"
     families = family_tags(registry.modules.values(), shared.vocabularies["network_architecture"])
-    deployments: dict[str, list[Deployment]] = defaultdict(list)
-    for _, deployment in sorted(registry.deployments.items()):
-        deployments[deployment.parent].append(deployment)
+    deployments: dict[str, list[DeploymentEntry]] = defaultdict(list)
+    for handle, deployment in sorted(registry.deployments.items()):
+        entry = DeploymentEntry(deployment, artifacts.get(handle), zoo_url)
+        deployments[deployment.parent].append(entry)
     versions: dict[str, list[VersionSummary]] = defaultdict(list)
     for handle, record in registry.modules.items():
         format_name = shared.display_name("format", record.format)
@@ -254,7 +290,7 @@ def build_catalog(
 
 
 def family_tags(
-    modules: Iterable[ModuleRecord], architecture_names: dict[str, str]
+    modules: Iterable[ModuleRecord], architecture_names: Mapping[str, str]
 ) -> dict[str, Tag]:
     """Each family's id and display name: the words its architectures' names share, e.g.
     "ResNet V1" for ResNet V1 50, 101 and 152."""

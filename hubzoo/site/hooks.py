@@ -3,7 +3,8 @@
 on_config         loads the registry and the artifact facts of the store (those `extra.hubzoo`
                   names when `hubzoo.site.build` builds; else $HUBZOO_REGISTRY and
                   $HUBZOO_STORE; else registry/ and store/) into the catalog, with the zoo's
-                  URL (`extra.zoo_url`, else `site_url`), and fills in the Families menu
+                  URL (the build's, else an http(s) store's, else `extra.zoo_url`, else
+                  `site_url`), and fills in the Families menu
 on_files          adds the browse indexes, the family pages, compare.md and catalog.json
 on_page_markdown  puts the site's facts on each model page and deployment page
 """
@@ -19,12 +20,10 @@ from mkdocs.structure.pages import Page
 
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR
-from hubzoo.record import Deployment
 from hubzoo.registry import load_registry
-from hubzoo.render import page_path
-from hubzoo.site.artifacts import load_artifacts
-from hubzoo.site.build import EXTRA_KEY, ZOO_URL_KEY
-from hubzoo.site.catalog import CatalogEntry, build_catalog
+from hubzoo.site.artifacts import STORE_VARIABLE, load_artifacts
+from hubzoo.site.build import EXTRA_KEY, ZOO_URL_KEY, zoo_url_of
+from hubzoo.site.catalog import CatalogEntry, DeploymentEntry, build_catalog
 from hubzoo.site.families import FAMILIES_INDEX
 from hubzoo.site.pages import (
     families_nav,
@@ -36,7 +35,7 @@ from hubzoo.site.pages import (
 REGISTRY_VARIABLE = "HUBZOO_REGISTRY"
 
 _entries_by_page: dict[str, CatalogEntry] = {}
-_deployments_by_page: dict[str, tuple[Deployment, CatalogEntry]] = {}
+_deployments_by_page: dict[str, tuple[DeploymentEntry, CatalogEntry]] = {}
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -44,12 +43,13 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     index."""
     given = config.extra.get(EXTRA_KEY) or {}
     registry_dir = given.get("registry") or os.environ.get(REGISTRY_VARIABLE) or REGISTRY_DIR
-    zoo_url = config.extra.get(ZOO_URL_KEY) or config.site_url
-    if not zoo_url:
-        raise PluginError(f"mkdocs.yml sets neither extra.{ZOO_URL_KEY} nor site_url")
+    store = given.get("store") or os.environ.get(STORE_VARIABLE) or None
     try:
+        zoo_url = zoo_url_of(
+            given.get(ZOO_URL_KEY), store, config.extra.get(ZOO_URL_KEY) or config.site_url
+        )
         registry = load_registry(Path(registry_dir))
-        entries = build_catalog(registry, load_artifacts(given.get("store")), zoo_url)
+        entries = build_catalog(registry, load_artifacts(store), zoo_url)
     except HubzooError as error:
         raise PluginError(str(error)) from error
     _entries_by_page.clear()
@@ -57,7 +57,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _deployments_by_page.clear()
     for entry in entries:
         for deployment in entry.deployments:
-            _deployments_by_page[page_path(deployment.handle)] = (deployment, entry)
+            _deployments_by_page[deployment.page] = (deployment, entry)
     if config.nav is not None:
         config.nav = [_with_families(item, entries) for item in config.nav]
     return config

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from hubzoo.record import Deployment
 from hubzoo.render import docs_root, template_environment
-from hubzoo.site.catalog import DIMENSIONS, CatalogEntry, Tag, catalog_json
+from hubzoo.site.catalog import DIMENSIONS, CatalogEntry, DeploymentEntry, Tag, catalog_json
 from hubzoo.site.families import FAMILIES_INDEX, families_of, family_page_path
 
 COMPARE_PAGE = "compare.md"
@@ -65,11 +64,12 @@ def with_module_extras(markdown: str, entry: CatalogEntry) -> str:
     return _before_first_section(markdown, extras)
 
 
-def with_deployment_extras(markdown: str, deployment: Deployment, parent: CatalogEntry) -> str:
-    """A deployment's page with a line of facts linking its module, before its first section."""
+def with_deployment_extras(markdown: str, deployment: DeploymentEntry, parent: CatalogEntry) -> str:
+    """A deployment's page with its facts (its module, its archive when published) before its
+    first section."""
     extras = _render(
         "site/deployment_extras.md.j2",
-        deployment=deployment,
+        item=deployment,
         parent=parent,
         root=docs_root(deployment.handle),
         family_page=family_page_path(parent.family.id),
