@@ -6,9 +6,10 @@ same page texts to HTML without any template: the ratio says how rendering compa
 cheapest thing a site does with each page.
 
 Site build: `mkdocs build --strict` with our hooks (registry and store read at build time,
-Modules menu, browse indexes, comparison table, catalog.json, facts box on each page) against a
-baseline without hooks: the same docs plus the same generated pages and menu written out as
-static files beforehand. Both run in a fresh interpreter; the ratio is what the hooks cost.
+Families menu, browse indexes, family pages, comparison table, catalog.json, the site's facts on
+each model and deployment page) against a baseline without hooks: the same docs plus the same
+generated pages, menu and facts written out as static files beforehand. Both run in a fresh
+interpreter; the ratio is what the hooks cost. The site's size on disk is printed too.
 """
 
 import argparse
@@ -27,10 +28,16 @@ from hubzoo.paths import DOCS_DIR, REGISTRY_DIR, REPO_ROOT
 from hubzoo.registry import load_registry
 from hubzoo.render import PAGES_FOLDER, render_pages
 from hubzoo.site.catalog import build_catalog
-from hubzoo.site.pages import generated_files, modules_nav
+from hubzoo.site.families import FAMILIES_INDEX
+from hubzoo.site.pages import (
+    families_nav,
+    generated_files,
+    with_deployment_extras,
+    with_module_extras,
+)
 from hubzoo.tfhub_dev import tfhub_dev_files
 
-HAND_WRITTEN = ("index.md", "common_signatures", "fine_tuning.md")
+HAND_WRITTEN = ("index.md", "common_signatures", "fine_tuning.md", "javascripts", "stylesheets")
 
 
 def write_docs(docs: Path, files: dict[str, str]) -> None:
@@ -95,25 +102,39 @@ def main() -> int:
 
         hooks = REPO_ROOT / "hubzoo" / "site" / "hooks.py"
         config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())
+        config["theme"]["custom_dir"] = str(REPO_ROOT / config["theme"]["custom_dir"])
         write_docs(root / "docs", pages)
         write_config(root / "site.yml", {**config, "hooks": [str(hooks)]})
-        entries = build_catalog(registry, {})
-        write_docs(root / "baseline-docs", {**pages, **generated_files(entries)})
-        nav = [config["nav"][0], {"Modules": modules_nav(entries)}, *config["nav"][1:]]
+        entries = build_catalog(registry, {}, config["extra"]["zoo_url"])
+        generated = generated_files(entries)
+        with_extras = dict(pages)
+        for entry in entries:
+            with_extras[entry.page] = with_module_extras(pages[entry.page], entry)
+            for item in entry.deployments:
+                with_extras[item.page] = with_deployment_extras(pages[item.page], item, entry)
+        write_docs(root / "baseline-docs", {**with_extras, **generated})
+        nav = [
+            {title: families_nav(entries)} if target == FAMILIES_INDEX else {title: target}
+            for item in config["nav"]
+            for title, target in item.items()
+        ]
         baseline = {key: value for key, value in config.items() if key != "hooks"}
         write_config(root / "baseline.yml", {**baseline, "docs_dir": "baseline-docs", "nav": nav})
+        (root / "empty-store").mkdir()
         env = {
             **os.environ,
             "HUBZOO_REGISTRY": str(args.registry.resolve()),
             "HUBZOO_STORE": str(root / "empty-store"),
             "NO_MKDOCS_2_WARNING": "1",
         }
-        site_pages = count + 8  # model pages, 3 hand-written, 4 browse indexes, compare
+        site_pages = len(list((root / "baseline-docs").rglob("*.md")))
         ours = mkdocs_build(root / "site.yml", root / "site", env)
         plain = mkdocs_build(root / "baseline.yml", root / "baseline-site", env)
         print(f"site build (with hooks):       {rate(site_pages, ours)}")
         print(f"baseline (static, no hooks):   {rate(site_pages, plain)}")
         print(f"site speed / baseline speed:   {plain / ours:8.2f}x")
+        size = sum(path.stat().st_size for path in (root / "site").rglob("*") if path.is_file())
+        print(f"site size:                     {size / 1e6:8.1f} MB")
         built = len(list((root / "site" / PAGES_FOLDER).rglob("index.html")))
         assert built == count, f"{built} model pages built, expected {count}"
     return 0

@@ -45,6 +45,11 @@ class Artifact:
         return exact if self.bytes < 1024 else f"{exact} ({format_bytes(self.bytes)})"
 
     @property
+    def short_size(self) -> str:
+        """The archive's size in one unit, e.g. "19.9 MB"."""
+        return format_bytes(self.bytes)
+
+    @property
     def smallest_batch_latency(self) -> tuple[int, float] | None:
         """(batch size, p50 ms) for the smallest batch measured, if any."""
         return min(self.latency_ms_p50.items()) if self.latency_ms_p50 else None

@@ -1,18 +1,44 @@
-"""The catalog: every module's facts in one row, for the site's indexes, table and catalog.json."""
+"""The catalog: every module's facts in one entry, the one source of the site's pages (model
+pages, browse indexes, family pages, the comparison table) and of catalog.json."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from enum import StrEnum
+from itertools import takewhile
 from typing import Any
 
 from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.registry import Registry
 from hubzoo.render import page_path, renderer_of
 from hubzoo.site.artifacts import Artifact
+from hubzoo.store import ARCHIVE_SUFFIX
 
-DIMENSIONS = ("task", "architecture", "dataset", "publisher")
+DIMENSIONS = ("task", "architecture", "dataset", "publisher", "format")
 """The ways the site lets people browse, in menu order."""
+
+
+class Status(StrEnum):
+    """Whether the zoo's store holds an archive of a module version, and of what weights."""
+
+    PUBLISHED = "published"  # built from a trained checkpoint
+    SYNTHETIC = "synthetic"  # built from a synthetic checkpoint: for testing plumbing only
+    UNPUBLISHED = "unpublished"  # no archive in the store
+
+
+def status_of(artifact: Artifact | None) -> Status:
+    """The status of a version whose published archive is `artifact` (None: not published)."""
+    if artifact is None:
+        return Status.UNPUBLISHED
+    return Status.SYNTHETIC if artifact.synthetic else Status.PUBLISHED
+
+
+def module_of(handle: str) -> str:
+    """The module a version's handle belongs to: the handle without its version."""
+    return handle.rpartition("/")[0]
 
 
 @dataclass(frozen=True)
@@ -24,16 +50,78 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class VersionSummary:
+    """One version of a module, as the version history of its other versions lists it."""
+
+    version: int
+    handle: str
+    format_name: str
+    status: Status
+
+    @property
+    def page(self) -> str:
+        """Its model page, relative to the docs root."""
+        return page_path(self.handle)
+
+
+@dataclass(frozen=True)
+class DeploymentEntry:
+    """One deployment of a module version, with its published archive if the store holds one."""
+
+    deployment: Deployment
+    artifact: Artifact | None
+    zoo_url: str  # the zoo's base URL, ending in "/"
+
+    @property
+    def handle(self) -> str:
+        """The deployment's handle."""
+        return self.deployment.handle
+
+    @property
+    def page(self) -> str:
+        """Its page, relative to the docs root."""
+        return page_path(self.deployment.handle)
+
+    @property
+    def status(self) -> Status:
+        """Whether, and from what weights, the store holds its archive."""
+        return status_of(self.artifact)
+
+    @property
+    def archive_url(self) -> str:
+        """Where its archive is served: ZOO_URL/HANDLE.tar.gz."""
+        return f"{self.zoo_url}{self.deployment.handle}{ARCHIVE_SUFFIX}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The deployment as catalog.json lists it."""
+        deployment = self.deployment
+        return {
+            "handle": deployment.handle,
+            "kind": deployment.kind,
+            "name": deployment.name,
+            "version": deployment.version,
+            "page": self.page.removesuffix(".md") + "/",
+            "status": self.status,
+            "artifact": None
+            if self.artifact is None
+            else {"url": self.archive_url, **self.artifact.to_json()},
+        }
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     """One module version with every fact the site shows about it."""
 
     record: ModuleRecord
+    label: str  # the handle without namespace, task and version, e.g. "mobilenet_v1_025_128"
     description: str  # its one-line description, as its pages word it
+    family: Tag  # its family: id and display name
     tags: dict[str, Tag]  # dimension -> value
-    format_name: str
     license_name: str | None
-    deployments: tuple[Deployment, ...]
+    deployments: tuple[DeploymentEntry, ...]
     artifact: Artifact | None
+    versions: tuple[VersionSummary, ...]  # every version of the module, newest first
+    zoo_url: str  # the zoo's base URL, ending in "/": where the store's archives are served
 
     @property
     def page(self) -> str:
@@ -44,6 +132,27 @@ class CatalogEntry:
     def url(self) -> str:
         """The model page's URL on the site, relative to the site root."""
         return self.page.removesuffix(".md") + "/"
+
+    @property
+    def module(self) -> str:
+        """The module this is a version of: its handle without the version."""
+        return module_of(self.record.handle)
+
+    @property
+    def status(self) -> Status:
+        """Whether, and from what weights, the store holds this version's archive."""
+        return status_of(self.artifact)
+
+    @property
+    def latest_version(self) -> int:
+        """The newest version of the module."""
+        return self.versions[0].version
+
+    @property
+    def archive_url(self) -> str:
+        """Where `hub.load` and a browser get this version's archive: ZOO_URL/HANDLE.tar.gz (the
+        store's own layout, so any static host serving the store answers it)."""
+        return f"{self.zoo_url}{self.record.handle}{ARCHIVE_SUFFIX}"
 
     @property
     def parameters(self) -> int | None:
@@ -90,6 +199,12 @@ class CatalogEntry:
             "variant": record.variant,
             "line": record.line,
             "version": record.version,
+            "latest_version": self.latest_version,
+            "versions": [
+                {"version": v.version, "handle": v.handle, "status": v.status}
+                for v in self.versions
+            ],
+            "status": self.status,
             "task": record.task,
             "format": record.format,
             "network": record.network,
@@ -111,30 +226,36 @@ class CatalogEntry:
             "signatures": list(record.signatures),
             "counterpart": record.counterpart,
             "parent": record.parent,
-            "deployments": [
-                {
-                    "handle": deployment.handle,
-                    "kind": deployment.kind,
-                    "name": deployment.name,
-                    "version": deployment.version,
-                    "page": page_path(deployment.handle).removesuffix(".md") + "/",
-                }
-                for deployment in self.deployments
-            ],
+            "deployments": [deployment.to_json() for deployment in self.deployments],
             "checkpoint": record.checkpoint,
             "module_url": record.module_url,
             "record_digest": record.digest,
-            "artifact": None if self.artifact is None else self.artifact.to_json(),
+            "artifact": None if self.artifact is None else self._artifact_json(self.artifact),
         }
 
+    def _artifact_json(self, artifact: Artifact) -> dict[str, Any]:
+        return {"url": self.archive_url, **artifact.to_json()}
 
-def build_catalog(registry: Registry, artifacts: dict[str, Artifact]) -> list[CatalogEntry]:
-    """One entry per module, sorted by handle."""
+
+def build_catalog(
+    registry: Registry, artifacts: dict[str, Artifact], zoo_url: str
+) -> list[CatalogEntry]:
+    """One entry per module, sorted by handle; `zoo_url` is the zoo's base URL."""
     shared = registry.shared
     renderer = renderer_of(registry)
-    deployments: dict[str, list[Deployment]] = {}
-    for _, deployment in sorted(registry.deployments.items()):
-        deployments.setdefault(deployment.parent, []).append(deployment)
+    zoo_url = zoo_url.rstrip("/") + "/"
+    families = family_tags(registry.modules.values(), shared.vocabularies["network_architecture"])
+    deployments: dict[str, list[DeploymentEntry]] = defaultdict(list)
+    for handle, deployment in sorted(registry.deployments.items()):
+        entry = DeploymentEntry(deployment, artifacts.get(handle), zoo_url)
+        deployments[deployment.parent].append(entry)
+    versions: dict[str, list[VersionSummary]] = defaultdict(list)
+    for handle, record in registry.modules.items():
+        format_name = shared.display_name("format", record.format)
+        summary = VersionSummary(
+            record.version, handle, format_name, status_of(artifacts.get(handle))
+        )
+        versions[module_of(handle)].append(summary)
     entries = []
     for handle, record in sorted(registry.modules.items()):
         publisher = shared.publishers[record.publisher]
@@ -146,21 +267,42 @@ def build_catalog(registry: Registry, artifacts: dict[str, Artifact]) -> list[Ca
             ),
             "dataset": Tag(record.dataset, shared.display_name("dataset", record.dataset)),
             "publisher": Tag(publisher.id, publisher.display_name),
+            "format": Tag(record.format, shared.display_name("format", record.format)),
         }
+        namespace = registry.families[record.family].namespace
         entries.append(
             CatalogEntry(
                 record=record,
+                label=module_of(handle).removeprefix(namespace + "/").rpartition("/")[0],
                 description=renderer.description(record),
+                family=families[record.family],
                 tags=tags,
-                format_name=shared.display_name("format", record.format),
                 license_name=shared.display_name("license", record.license)
                 if record.license
                 else None,
-                deployments=tuple(deployments.get(handle, ())),
+                deployments=tuple(deployments[handle]),
                 artifact=artifacts.get(handle),
+                versions=tuple(sorted(versions[module_of(handle)], key=lambda v: -v.version)),
+                zoo_url=zoo_url,
             )
         )
     return entries
+
+
+def family_tags(
+    modules: Iterable[ModuleRecord], architecture_names: Mapping[str, str]
+) -> dict[str, Tag]:
+    """Each family's id and display name: the words its architectures' names share, e.g.
+    "ResNet V1" for ResNet V1 50, 101 and 152."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for record in modules:
+        names[record.family].add(architecture_names[record.network_architecture])
+    tags = {}
+    for family, family_names in names.items():
+        columns = zip(*(name.split() for name in family_names), strict=False)
+        shared = [words[0] for words in takewhile(lambda words: len(set(words)) == 1, columns)]
+        tags[family] = Tag(family, " ".join(shared) or family)
+    return tags
 
 
 def catalog_json(entries: list[CatalogEntry]) -> str:

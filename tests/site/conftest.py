@@ -25,19 +25,24 @@ from hubzoo.validate import find_record_files
 
 SYNTHETIC_HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 TRAINED_HANDLE = "google/imagenet/inception_v2/feature_vector/3"
+DEPLOYMENT_HANDLE = "google/imagenet/inception_v1/feature_vector/1/default/tfjs/1"
+"""A deployment of SYNTHETIC_HANDLE the test store holds (synthetic)."""
 TRAINED_CHECKPOINT_SHA256 = "ab" * 32
 SITE_MODULES = (
     "google/imagenet/inception_resnet_v2/classification/1",
     "google/imagenet/inception_resnet_v2/feature_vector/1",
     "google/imagenet/inception_v1/classification/1",
     "google/imagenet/inception_v1/feature_vector/1",
+    "google/imagenet/inception_v2/classification/1",
     "google/imagenet/inception_v2/classification/3",
+    "google/imagenet/inception_v2/feature_vector/1",
     "google/imagenet/inception_v2/feature_vector/3",
     "google/imagenet/mobilenet_v3_small_100_224/classification/5",
     "google/imagenet/mobilenet_v3_small_100_224/feature_vector/5",
 )
 """The modules of the site the tests build (with their deployments): the seed pages' modules
-and their classifiers, and a TF2 model with TF.js and TF Lite deployments."""
+and their classifiers, the older version of a pair of them, and a TF2 model with TF.js and TF Lite
+deployments."""
 
 
 def small_project(root: Path, modules: tuple[str, ...] = SITE_MODULES) -> Path:
@@ -63,10 +68,17 @@ def small_project(root: Path, modules: tuple[str, ...] = SITE_MODULES) -> Path:
         target = root / "docs" / page_path(handle)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(DOCS_DIR / page_path(handle), target)
-    hooks = REPO_ROOT / "hubzoo" / "site" / "hooks.py"
-    config = (REPO_ROOT / "mkdocs.yml").read_text().replace("hubzoo/site/hooks.py", str(hooks))
-    (root / "mkdocs.yml").write_text(config)
+    (root / "mkdocs.yml").write_text(project_config())
     return root / "mkdocs.yml"
+
+
+def project_config() -> str:
+    """The repository's mkdocs.yml with the hooks and theme overrides named by absolute path, so
+    that a copy of it beside another docs/ builds with them."""
+    config = (REPO_ROOT / "mkdocs.yml").read_text()
+    for relative in ("hubzoo/site/hooks.py", "templates/site/theme"):
+        config = config.replace(f" {relative}", f" {REPO_ROOT / relative}")
+    return config
 
 
 def smoke_report(passed: bool) -> dict:
@@ -96,18 +108,20 @@ def write_archive(path: Path, payload: bytes) -> Path:
 
 @pytest.fixture(scope="session")
 def store_dir(tmp_path_factory) -> Path:
-    """A store holding a synthetic-checkpoint version and a trained one whose smoke test failed."""
+    """A store holding a synthetic-checkpoint version, a trained one whose smoke test failed, and
+    a synthetic TF.js deployment of the first."""
     root = tmp_path_factory.mktemp("store")
     scratch = tmp_path_factory.mktemp("archives")
     store = open_store(str(root))
-    for handle, checkpoint, passed in [
-        (SYNTHETIC_HANDLE, "synthetic", True),
-        (TRAINED_HANDLE, TRAINED_CHECKPOINT_SHA256, False),
+    for handle, checkpoint, passed, format_id in [
+        (SYNTHETIC_HANDLE, "synthetic", True, "hub"),
+        (TRAINED_HANDLE, TRAINED_CHECKPOINT_SHA256, False, "hub"),
+        (DEPLOYMENT_HANDLE, "synthetic", True, "tfjs"),
     ]:
         archive = write_archive(scratch / f"{handle.replace('/', '_')}.tar.gz", handle.encode())
         build = BuildFacts(
             checkpoint_sha256=checkpoint,
-            format="hub",
+            format=format_id,
             hubzoo_version="0.1.0",
             record_digest="0" * 64,
             smoke=smoke_report(passed),

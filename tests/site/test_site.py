@@ -3,14 +3,23 @@
 import json
 import re
 import shutil
+from html import unescape
 
 import pytest
 
+from hubzoo.errors import HubzooError
 from hubzoo.paths import DOCS_DIR
 from hubzoo.registry import load_registry
 from hubzoo.render import page_path, renderer_of
+from hubzoo.site.build import build_site, zoo_url_of
 from hubzoo.store import open_store
-from tests.site.conftest import SITE_MODULES, SYNTHETIC_HANDLE, TRAINED_HANDLE, mkdocs_build
+from tests.site.conftest import (
+    DEPLOYMENT_HANDLE,
+    SITE_MODULES,
+    SYNTHETIC_HANDLE,
+    TRAINED_HANDLE,
+    mkdocs_build,
+)
 
 UNPUBLISHED_HANDLE = "google/imagenet/inception_resnet_v2/feature_vector/1"
 
@@ -21,6 +30,12 @@ def html_of(site_dir, handle: str) -> str:
 
 def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def code_blocks(html: str) -> list[str]:
+    """The text of each code block, as a reader copies it."""
+    blocks = re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +68,72 @@ def test_building_leaves_the_committed_pages_as_records_render_them(site_dir, re
 
 
 def test_model_page_shows_family_preprocessing_license_and_deployments(site_dir):
-    text = visible_text(
+    handle = "google/imagenet/mobilenet_v3_small_100_224/classification/5"
+    text = visible_text(html_of(site_dir, handle))
+    assert (
+        "Family: MobileNet V3 · Variant: mobilenet_v3_small_100_224 · Version: 5 (latest) · "
+        "License: not stated" in text
+    )
+    assert (
+        "Preprocessing: the module does it: TF-Slim's Inception-style preprocessing: [0, 1] to "
+        "[-1, 1]. Pass it color values in [0, 1]" in text
+    )
+    assert "Deployments: TF Lite · TF.js · TF Lite (metadata)" in text
+    for deployment in ("lite/default/1", "tfjs/default/1", "lite/metadata/1"):
+        kind, name, version = deployment.split("/")
+        assert f"{handle}/{name}/{kind}/{version} " in text, deployment
+    assert "Not published in this zoo yet" in text
+
+
+def test_model_page_loads_the_archive_from_the_zoo(site_dir):
+    """The snippet and the download link point at ZOO_URL/HANDLE.tar.gz (mkdocs.yml's zoo_url);
+    a TF1 Hub format module is called through its signature."""
+    html = html_of(site_dir, SYNTHETIC_HANDLE)
+    url = f"http://127.0.0.1:8000/{SYNTHETIC_HANDLE}.tar.gz"
+    load, keras = code_blocks(html)[:2]
+    assert f'url = "{url}"\nmodule = hub.load(url)\n' in load
+    assert 'outputs = module.signatures["image_feature_vector"](images=images)' in load
+    assert 'features = outputs["default"]  # shape [2, 1024]' in load
+    assert f'url = "{url}"' in keras
+    assert 'hub.KerasLayer(url, signature="image_feature_vector", output_key="default")' in keras
+    assert f'href="{url}"' in html
+    assert "hub.KerasLayer refuses trainable=True for it" in visible_text(html)
+    tf2 = code_blocks(
         html_of(site_dir, "google/imagenet/mobilenet_v3_small_100_224/classification/5")
     )
-    assert "Family: mobilenet_v3 · Variant: mobilenet_v3_small_100_224 · Version: 5" in text
-    assert "License: not stated" in text
+    assert not any("127.0.0.1:8000" in block for block in tf2)  # not published: nothing to load
+
+
+def test_model_page_lists_the_module_versions_with_the_latest_marked(site_dir):
+    older = "google/imagenet/inception_v2/feature_vector/1"
+    text = visible_text(html_of(site_dir, older))
+    assert "Version: 1 (latest: 3)" in text
     assert (
-        "Preprocessing: [0, 1]; TF-Slim's Inception-style preprocessing: [0, 1] to [-1, 1]" in text
+        "Version Format Status 3 TF1 Hub format published latest 1 TF1 Hub format — this page"
+        in (text)
     )
-    assert "Deployments: lite/default/1 · tfjs/default/1 · lite/metadata/1" in text
+    assert "Published: version 3 ." in text
+    assert 'href="../3/"' in html_of(site_dir, older)
+    newest = visible_text(html_of(site_dir, TRAINED_HANDLE))
+    assert "3 TF1 Hub format published latest this page 1 TF1 Hub format —" in newest
+
+
+def test_published_deployment_has_its_download_link(site_dir, store_dir):
+    manifest = open_store(str(store_dir)).get_manifest(DEPLOYMENT_HANDLE).to_json()
+    url = f"http://127.0.0.1:8000/{DEPLOYMENT_HANDLE}.tar.gz"
+    parent = html_of(site_dir, SYNTHETIC_HANDLE)
+    assert f'<a href="{url}" title="sha256 {manifest["sha256"]}">download</a>' in parent
+    assert f"{DEPLOYMENT_HANDLE} TF.js synthetic download ({manifest['bytes']} B)" in (
+        visible_text(parent)
+    )
+    page = visible_text(html_of(site_dir, DEPLOYMENT_HANDLE))
+    assert f"Deployment of: {SYNTHETIC_HANDLE} · Runtime: TF.js" in page
+    assert "Built from a SYNTHETIC checkpoint" in page
+    assert f"sha256: {manifest['sha256']}" in page
+    other = visible_text(
+        html_of(site_dir, "google/imagenet/inception_v1/classification/1/default/tfjs/1")
+    )
+    assert "Not published in this zoo yet" in other and "Published archive" not in other
 
 
 def test_synthetic_artifact_is_flagged_with_its_facts(site_dir, store_dir):
@@ -83,7 +155,7 @@ def test_trained_artifact_shows_its_failed_smoke_test(site_dir):
 
 def test_unpublished_module_says_so(site_dir):
     text = visible_text(html_of(site_dir, UNPUBLISHED_HANDLE))
-    assert "Not published yet" in text and "Published artifact" not in text
+    assert "Not published in this zoo yet" in text and "Published artifact" not in text
     assert "Parameters: 54,276,192" in text
 
 
@@ -145,8 +217,48 @@ def test_comparison_table_has_a_row_per_module(site_dir, registry):
     rows = re.findall(r"<tr>\s*<td>(.*?)</td>", html, re.S)
     assert len(rows) == len(registry.modules)
     text = visible_text(html)
-    assert "193 bytes SYNTHETIC passed on CPU 41.2 ms @ batch 1" in text
-    assert text.count("not published") == len(registry.modules) - 2
+    assert "inception_v1 features 1 latest TF1 Hub 224 fixed 1024 5.6 M synthetic 193 B passed" in (
+        text
+    )
+    assert "inception_v2 features 3 latest TF1 Hub 224 any 1024 10.2 M published 193 B failed" in (
+        text
+    )
+    assert text.count("hz-status--unpublished") == 0
+    assert html.count("hz-status--unpublished") == len(registry.modules) - 2
+
+
+def test_family_pages_list_their_module_versions(site_dir, registry):
+    index = visible_text((site_dir / "families" / "index.html").read_text())
+    assert "Inception V2 Inception V2 1 1, 3 4 4 1" in index
+    page = (site_dir / "families" / "inception_v2" / "index.html").read_text()
+    linked = set(re.findall(r'title="(google/[^"]+)"', page))
+    assert linked == {h for h in registry.modules if "/inception_v2/" in h} | {
+        h for h in registry.deployments if "/inception_v2/" in h
+    }
+    home = (site_dir / "index.html").read_text()
+    menu = re.findall(r'href="families/(\w+)/"', home)
+    assert sorted(set(menu)) == [
+        "inception_resnet_v2",
+        "inception_v1",
+        "inception_v2",
+        "mobilenet_v3",
+    ]
+    assert "modules/google" not in re.sub(r"<article.*</article>", "", home, flags=re.S)
+
+
+def test_sitemap_lists_every_page_at_the_site_url(site_dir, registry):
+    sitemap = (site_dir / "sitemap.xml").read_text()
+    locations = set(re.findall(r"<loc>(.*?)</loc>", sitemap))
+    for handle in [*registry.modules, *registry.deployments]:
+        assert f"http://127.0.0.1:8000/modules/{handle}/" in locations
+    assert {"http://127.0.0.1:8000/compare/", "http://127.0.0.1:8000/families/"} <= locations
+
+
+def test_not_found_page_is_the_sites_own(site_dir):
+    html = (site_dir / "404.html").read_text()
+    assert "Page not found" in html
+    assert 'href="/families/"' in html and 'href="/compare/"' in html
+    assert 'href="/assets/stylesheets/' in html  # absolute: it works at any depth
 
 
 def test_strict_build_fails_on_a_broken_anchor(tmp_path, site_project, store_dir):
@@ -158,3 +270,38 @@ def test_strict_build_fails_on_a_broken_anchor(tmp_path, site_project, store_dir
     result = mkdocs_build(project / "mkdocs.yml", tmp_path / "site", store_dir)
     assert result.returncode != 0
     assert "images.md#image-input" in result.stderr
+
+
+def test_zoo_url_is_the_builds_else_an_http_store_else_mkdocs_yml():
+    configured = "http://127.0.0.1:8000/"
+    assert zoo_url_of("https://zoo.example/", "https://bucket.example/z/", configured) == (
+        "https://zoo.example/"
+    )
+    assert zoo_url_of(None, "https://bucket.example/z/", configured) == "https://bucket.example/z/"
+    assert zoo_url_of(None, "s3://bucket/z", configured) == configured
+    assert zoo_url_of(None, None, configured) == configured
+    with pytest.raises(HubzooError, match="no zoo URL"):
+        zoo_url_of(None, "/srv/store", None)
+
+
+def test_build_site_uses_the_site_and_zoo_urls_it_is_given(tmp_path, site_project, store_dir):
+    site = tmp_path / "site"
+    build_site(
+        site,
+        str(store_dir),
+        site_project.parent / "registry",
+        site_project,
+        site_url="https://example.org/zoo-site/",
+        zoo_url="https://models.example.org/zoo",
+    )
+    url = f"https://models.example.org/zoo/{SYNTHETIC_HANDLE}.tar.gz"
+    assert f'url = "{url}"' in code_blocks(html_of(site, SYNTHETIC_HANDLE))[0]
+    catalog = json.loads((site / "catalog.json").read_text())
+    module = next(m for m in catalog["modules"] if m["handle"] == SYNTHETIC_HANDLE)
+    assert module["artifact"]["url"] == url
+    assert module["deployments"][0]["artifact"]["url"] == (
+        f"https://models.example.org/zoo/{DEPLOYMENT_HANDLE}.tar.gz"
+    )
+    locations = re.findall(r"<loc>(.*?)</loc>", (site / "sitemap.xml").read_text())
+    assert locations and all(loc.startswith("https://example.org/zoo-site/") for loc in locations)
+    assert 'href="/zoo-site/compare/"' in (site / "404.html").read_text()
