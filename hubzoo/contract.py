@@ -3,9 +3,11 @@
 Two tables, each the one definition of its facts:
 
 - `TASKS`: per task, the signature that serves it and the record field giving its output width.
-- `FORMATS`: per module format, how a consumer loads it (TF1 `hub.Module` graph variants, or a
-  TF2 SavedModel with a `__call__` taking `training`), which of the record's signatures the
-  artifact carries, and the module under `modules/export/` that exports, checks and loads it.
+- `FORMATS`: per format, how a consumer loads it (TF1 `hub.Module` graph variants, a TF2
+  SavedModel with a `__call__` taking `training`, or a deployment: a TF.js graph model or a TF
+  Lite flatbuffer converted from a parent module for another runtime), which of the record's
+  signatures the artifact carries, and the module under `modules/export/` that exports, checks
+  and loads it.
 
 The record validator, the page templates, the exporters, the export check and the smoke test all
 read these tables; adding a format is one entry in `FORMATS` plus the exporter module it names.
@@ -89,17 +91,24 @@ ALL_SIGNATURES: tuple[str, ...] = tuple(
 
 @dataclass(frozen=True)
 class ModuleFormat:
-    """How modules of one format are built, checked and loaded."""
+    """How artifacts of one format are built, checked and loaded."""
 
-    name: str  # the record's `format`, an id in registry/tags/format.yaml
-    tf1_graphs: bool  # True: TF1 Hub format, loaded by hub.Module; False: a TF2 SavedModel
+    name: str  # a module record's `format` (an id in registry/tags/format.yaml), or a deployment's
+    # kind as its handle spells it (".../default/tfjs/1")
+    tf1_graphs: bool  # True: TF1 Hub format, loaded by hub.Module
     graph_tags: tuple[tuple[str, ...], ...]  # tag sets of the meta graphs the artifact holds
     bn_hparams_signatures: bool  # whether *_with_bn_hparams signatures are in the artifact (TF2:
     # the momentum is a `__call__` argument instead)
+    deployment: bool  # a conversion of a parent module for another runtime: it serves `default`
+    # alone (images -> default, no end points), for inference only
+    runtime: str  # what runs it: TensorFlow, or a deployment's own runtime
+    main_file: str  # the file a consumer reads first, which tells the formats' folders apart
     implementation: str  # module under modules/export/ with `export`, `diff` and `load_calls`
 
     def served_signatures(self, signatures: tuple[str, ...]) -> tuple[str, ...]:
         """The record's signatures that an artifact of this format carries."""
+        if self.deployment:
+            return (DEFAULT_SIGNATURE,)
         if self.bn_hparams_signatures:
             return signatures
         return tuple(name for name in signatures if not name.endswith(BN_HPARAMS_SUFFIX))
@@ -107,6 +116,9 @@ class ModuleFormat:
 
 HUB = "hub"
 SAVED_MODEL_2 = "saved_model_2"
+TFJS = "tfjs"
+LITE = "lite"
+TENSORFLOW_RUNTIME = "TensorFlow"
 
 FORMATS: dict[str, ModuleFormat] = {
     fmt.name: fmt
@@ -116,6 +128,9 @@ FORMATS: dict[str, ModuleFormat] = {
             tf1_graphs=True,
             graph_tags=((), ("train",)),
             bn_hparams_signatures=True,
+            deployment=False,
+            runtime=TENSORFLOW_RUNTIME,
+            main_file="saved_model.pb",
             implementation="modules.export.tf1_hub",
         ),
         ModuleFormat(
@@ -123,10 +138,35 @@ FORMATS: dict[str, ModuleFormat] = {
             tf1_graphs=False,
             graph_tags=(("serve",),),
             bn_hparams_signatures=False,
+            deployment=False,
+            runtime=TENSORFLOW_RUNTIME,
+            main_file="saved_model.pb",
             implementation="modules.export.saved_model2",
+        ),
+        ModuleFormat(
+            name=TFJS,
+            tf1_graphs=False,
+            graph_tags=(),
+            bn_hparams_signatures=False,
+            deployment=True,
+            runtime="TensorFlow.js",
+            main_file="model.json",
+            implementation="modules.export.tfjs",
+        ),
+        ModuleFormat(
+            name=LITE,
+            tf1_graphs=False,
+            graph_tags=(),
+            bn_hparams_signatures=False,
+            deployment=True,
+            runtime="LiteRT",
+            main_file="model.tflite",
+            implementation="modules.export.tflite",
         ),
     )
 }
+MODULE_FORMATS: tuple[str, ...] = tuple(name for name, fmt in FORMATS.items() if not fmt.deployment)
+"""The formats a module record may state; the others are deployments of a module."""
 
 SMOKE_DEVICES = ("auto", "gpu", "cpu")
 """Where the smoke test may run: auto takes a GPU when TensorFlow sees one, else the CPU."""

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hubzoo.contract import ALL_SIGNATURES, FORMATS, TASKS
+from hubzoo.contract import ALL_SIGNATURES, MODULE_FORMATS, TASKS
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.schema import check
 from hubzoo.yamlnodes import Node, Problem
@@ -47,7 +47,7 @@ def schema_file(name: str) -> dict[str, Any]:
         definitions = schema["$defs"]
         facts = definitions["module_facts"]["properties"]
         definitions["task"]["enum"] = list(TASKS)
-        facts["format"]["enum"] = list(FORMATS)
+        facts["format"]["enum"] = list(MODULE_FORMATS)
         facts["signatures"]["items"]["enum"] = list(ALL_SIGNATURES)
     return schema
 

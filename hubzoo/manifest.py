@@ -7,6 +7,9 @@ it measures itself (handle, sha256, bytes, publication time) and writes the whol
     handle, sha256, bytes, published_at          added by the store
     format, record_digest, checkpoint_sha256,    from the publisher
     hubzoo_version, tensorflow_version, smoke
+
+`Manifest.from_json` is the one parser of that JSON, wherever it comes from (the store, a server,
+a consumer's download): every field is checked for its form before anything uses it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import builtins
 import json
 import re
 from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from hubzoo.contract import FORMATS
@@ -23,7 +27,11 @@ from hubzoo.errors import HubzooError
 SYNTHETIC = "synthetic"
 """`checkpoint_sha256` of an artifact built from a synthetic checkpoint, not trained weights."""
 
+PUBLISHED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How `published_at` is written: UTC to the second, e.g. 2026-11-24T10:00:00Z."""
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PUBLISHED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,18 @@ class Manifest:
     handle: str
     sha256: str  # of the archive's bytes
     bytes: int  # the archive's size
-    published_at: str  # UTC, e.g. 2026-11-24T10:00:00Z
+    published_at: str  # UTC, PUBLISHED_AT_FORMAT, e.g. 2026-11-24T10:00:00Z
     build: BuildFacts
 
     @property
     def synthetic(self) -> bool:
         """True when the weights came from a synthetic checkpoint, not trained ones."""
         return self.build.synthetic
+
+    @property
+    def published_time(self) -> datetime:
+        """`published_at` as an aware UTC datetime."""
+        return datetime.strptime(self.published_at, PUBLISHED_AT_FORMAT).replace(tzinfo=UTC)
 
     def to_json(self) -> dict[str, Any]:
         """The flat JSON object the store writes."""
@@ -89,7 +102,8 @@ class Manifest:
         if not isinstance(data, dict):
             raise HubzooError(f"manifest {where} is not a JSON object")
         build_keys = [field.name for field in fields(BuildFacts)]
-        missing = [key for key in ("handle", "sha256", "bytes", *build_keys) if key not in data]
+        required = ("handle", "sha256", "bytes", "published_at", *build_keys)
+        missing = [key for key in required if key not in data]
         if missing:
             raise HubzooError(f"manifest {where} lacks {', '.join(missing)}")
         build = BuildFacts(**{key: data[key] for key in build_keys})
@@ -98,17 +112,19 @@ class Manifest:
             handle=data["handle"],
             sha256=data["sha256"],
             bytes=data["bytes"],
-            published_at=data.get("published_at", ""),
+            published_at=data["published_at"],
             build=build,
         )
-        if not isinstance(manifest.handle, str):
-            raise HubzooError(f"manifest {where}: handle must be a string")
+        if not isinstance(manifest.handle, str) or not manifest.handle.isprintable():
+            raise HubzooError(f"manifest {where}: handle must be a string of printable characters")
         if not _is_sha256(manifest.sha256):
             raise HubzooError(f"manifest {where}: sha256 is not a sha256 hex digest")
         if type(manifest.bytes) is not int or manifest.bytes < 0:
             raise HubzooError(f"manifest {where}: bytes must be a non-negative integer")
-        if not isinstance(manifest.published_at, str):
-            raise HubzooError(f"manifest {where}: published_at must be a string")
+        if not _is_published_at(manifest.published_at):
+            raise HubzooError(
+                f"manifest {where}: published_at must be a UTC time like 2026-11-24T10:00:00Z"
+            )
         return manifest
 
     @classmethod
@@ -123,3 +139,13 @@ class Manifest:
 
 def _is_sha256(value: object) -> bool:
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def _is_published_at(value: object) -> bool:
+    if not isinstance(value, str) or _PUBLISHED_AT.fullmatch(value) is None:
+        return False
+    try:
+        datetime.strptime(value, PUBLISHED_AT_FORMAT)
+    except ValueError:
+        return False
+    return True

@@ -3,47 +3,127 @@
 Routes:
     /HANDLE?tf-hub-format=compressed   the archive (what `hub.load("http://.../HANDLE")` asks for)
     /HANDLE.tar.gz                     the archive, as a download
+    /HANDLE.json                       its manifest, to verify the archive against
     /HANDLE                            redirect to the site's page for HANDLE, /modules/HANDLE/
     anything else                      a file of the site (index.html for a folder)
 
-Unknown handles get a plain-text 404. Paths are decoded, split and checked before use, and site
-files are resolved (symlinks included) and served only if they lie inside the site folder.
+An archive is served only once the store has verified it against its manifest (size, sha256),
+with headers from those verified values: ETag (the sha256), `Repr-Digest: sha-256=:...:`,
+Last-Modified (the publication time) and a Cache-Control for an immutable version. A single byte
+range gets a 206 (416 when unsatisfiable); If-None-Match and If-Modified-Since get a 304.
+
+A damaged version is a 500 and an unreachable store a 503; the log says why, the response never
+shows the server's paths. Unknown modules get a plain-text 404, other unknown paths the site's
+own 404.html. Each connection is dropped after `timeout` seconds of silence, at most
+`max_connections` are served at once (others wait to be accepted), log lines escape control
+characters, and request paths are decoded, split and checked before use: site files are
+resolved (symlinks included) and served only if they lie inside the site folder.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import mimetypes
-import shutil
+import re
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from hubzoo.errors import HubzooError
 from hubzoo.handles import is_handle
+from hubzoo.manifest import Manifest
 from hubzoo.render import PAGES_FOLDER as SITE_PAGES_FOLDER
-from hubzoo.store import ARCHIVE_SUFFIX, Store
+from hubzoo.store import (
+    ARCHIVE_SUFFIX,
+    MANIFEST_SUFFIX,
+    CorruptVersion,
+    Store,
+    StoreError,
+    UnknownVersion,
+)
 
 LOOPBACK = "127.0.0.1"
 ARCHIVE_CONTENT_TYPE = "application/gzip"
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Cache-Control of a published version's archive and manifest: they never change."""
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_CONNECTIONS = 32
+NOT_FOUND_PAGE = "404.html"
+"""What mkdocs-material writes for unknown pages."""
+
 _FORMAT_QUERY = "tf-hub-format"
 _CHUNK = 1 << 20
+_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 
 log = logging.getLogger(__name__)
 
 
-def serve(store: Store, site_dir: Path | None, port: int = 8000) -> ThreadingHTTPServer:
+def serve(
+    store: Store,
+    site_dir: Path | None,
+    port: int = 8000,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> ThreadingHTTPServer:
     """Bind a server for `store` and `site_dir` (None: store only) to 127.0.0.1:`port`.
 
     Port 0 picks a free port (see `server.server_address`). The caller runs `serve_forever()`.
     """
     site_root = None if site_dir is None else Path(site_dir).resolve()
-    handler = type("HubzooRequestHandler", (_Handler,), {"store": store, "site_root": site_root})
+    attributes = {"store": store, "site_root": site_root, "timeout": timeout}
+    handler = type("HubzooRequestHandler", (_Handler,), attributes)
     try:
-        return ThreadingHTTPServer((LOOPBACK, port), handler)
+        return _BoundedServer((LOOPBACK, port), handler, max_connections)
     except OSError as error:
         raise HubzooError(f"cannot listen on {LOOPBACK}:{port}: {error.strerror}") from error
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` at once; further connections wait in
+    the listen queue until a thread is free."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._closing = threading.Event()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        while not self._slots.acquire(timeout=0.1):
+            if self._closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        self._closing.set()
+        super().shutdown()
+
+
+class _Unsatisfiable(Exception):
+    """The requested byte range lies outside the representation."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -57,31 +137,49 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._route_quietly(send_body=False)
 
-    def log_message(self, format: str, *args: object) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), escape_for_log(format % args))
 
     def _route_quietly(self, send_body: bool) -> None:
+        self._responded = False
         try:
             self._route(send_body)
-        except ConnectionError as error:
+        except (ConnectionError, TimeoutError) as error:
             log.info("%s went away: %s", self.address_string(), error)
+            self.close_connection = True
+        except CorruptVersion as error:
+            self._fail(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "refusing to serve a damaged version", error
+            )
+        except StoreError as error:
+            self._fail(HTTPStatus.SERVICE_UNAVAILABLE, "the store is unavailable", error)
         except (HubzooError, OSError) as error:
-            log.error("%s: %s", self.path, error)
-            self._send_text(HTTPStatus.INTERNAL_SERVER_ERROR, f"error: {error}", send_body)
+            self._fail(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", error)
+
+    def _fail(self, status: HTTPStatus, summary: str, error: Exception) -> None:
+        """Log the details; answer with `summary` alone (or drop the connection mid-response)."""
+        path = escape_for_log(self.path)
+        log.error("%s %s: %s: %s", self.address_string(), path, summary, escape_for_log(str(error)))
+        if self._responded:
+            self.close_connection = True
+            return
+        self._send_text(status, f"{summary}; the server's log says why", send_body=True)
 
     def _route(self, send_body: bool) -> None:
         raw_path, _, query = self.path.partition("#")[0].partition("?")
         segments = _safe_segments(raw_path)
         if segments is None:
-            self._send_text(HTTPStatus.BAD_REQUEST, f"invalid path {raw_path}", send_body)
+            self._send_text(HTTPStatus.BAD_REQUEST, "invalid path", send_body)
             return
         path = "/".join(segments)
         formats = parse_qs(query).get(_FORMAT_QUERY)
         if path.endswith(ARCHIVE_SUFFIX) and is_handle(path.removesuffix(ARCHIVE_SUFFIX)):
             self._send_archive(path.removesuffix(ARCHIVE_SUFFIX), send_body)
+        elif path.endswith(MANIFEST_SUFFIX) and is_handle(path.removesuffix(MANIFEST_SUFFIX)):
+            self._send_manifest(path.removesuffix(MANIFEST_SUFFIX), send_body)
         elif formats is not None:
             if formats != ["compressed"]:
-                message = f"only {_FORMAT_QUERY}=compressed is served, not {','.join(formats)}"
+                message = f"only {_FORMAT_QUERY}=compressed is served"
                 self._send_text(HTTPStatus.BAD_REQUEST, message, send_body)
             elif not is_handle(path):
                 self._send_text(HTTPStatus.NOT_FOUND, f"{path} is not a module handle", send_body)
@@ -93,56 +191,175 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_site_file(segments, raw_path.endswith("/"), send_body)
 
     def _send_archive(self, handle: str, send_body: bool) -> None:
+        try:
+            archive = self.store.open_archive(handle)
+        except UnknownVersion:
+            self._send_text(HTTPStatus.NOT_FOUND, f"no published module {handle}", send_body)
+            return
+        with archive:
+            manifest = archive.manifest
+            digest = base64.b64encode(bytes.fromhex(manifest.sha256)).decode()
+            headers = {
+                "ETag": f'"{manifest.sha256}"',
+                "Repr-Digest": f"sha-256=:{digest}:",
+                **_immutable_headers(manifest),
+                "Content-Disposition": (
+                    f'attachment; filename="{handle.replace("/", "_")}{ARCHIVE_SUFFIX}"'
+                ),
+            }
+            self._send_representation(
+                ARCHIVE_CONTENT_TYPE, archive.size, archive.chunks, headers, send_body
+            )
+
+    def _send_manifest(self, handle: str, send_body: bool) -> None:
         manifest = self.store.get_manifest(handle)
         if manifest is None:
-            message = f"no published module {handle} in store {self.store.url}"
-            self._send_text(HTTPStatus.NOT_FOUND, message, send_body)
+            self._send_text(HTTPStatus.NOT_FOUND, f"no published module {handle}", send_body)
             return
-        with self.store.open_archive(handle) as archive:
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", ARCHIVE_CONTENT_TYPE)
-            self.send_header("Content-Length", str(manifest.bytes))
-            self.send_header("ETag", f'"{manifest.sha256}"')
-            filename = handle.replace("/", "_") + ARCHIVE_SUFFIX
-            self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
+        body = manifest.dumps()
+
+        def chunks(start: int, end: int) -> Iterator[bytes]:
+            yield body[start:end]
+
+        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', **_immutable_headers(manifest)}
+        self._send_representation("application/json", len(body), chunks, headers, send_body)
+
+    def _send_representation(
+        self,
+        content_type: str,
+        size: int,
+        chunks: Callable[[int, int], Iterator[bytes]],
+        headers: dict[str, str],
+        send_body: bool,
+    ) -> None:
+        """200 with the whole body, 206 with one range, 304 or 416, as the request asks."""
+        if self._not_modified(headers):
+            self._start(HTTPStatus.NOT_MODIFIED, headers)
+            self.end_headers()
+            return
+        try:
+            byte_range = self._requested_range(size, headers)
+        except _Unsatisfiable:
+            message = f"bytes {self.headers.get('Range')} not satisfiable".encode()
+            self._start(
+                HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, {"Content-Range": f"bytes */{size}"}
+            )
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(message)))
             self.end_headers()
             if send_body:
-                shutil.copyfileobj(archive, self.wfile, _CHUNK)
+                self.wfile.write(message)
+            return
+        start, end = byte_range or (0, size)
+        status = HTTPStatus.OK if byte_range is None else HTTPStatus.PARTIAL_CONTENT
+        if byte_range is not None:
+            headers = {**headers, "Content-Range": f"bytes {start}-{end - 1}/{size}"}
+        self._start(status, headers)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(end - start))
+        self.end_headers()
+        if send_body:
+            for chunk in chunks(start, end):
+                self.wfile.write(chunk)
+
+    def _start(self, status: HTTPStatus, headers: dict[str, str]) -> None:
+        self._responded = True
+        self.send_response(status)
+        self.send_header("Accept-Ranges", "bytes")
+        for name, value in headers.items():
+            self.send_header(name, value)
+
+    def _not_modified(self, headers: dict[str, str]) -> bool:
+        """True when the request's If-None-Match (else If-Modified-Since) says the client's copy
+        is current."""
+        etag = headers.get("ETag")
+        wanted = self.headers.get("If-None-Match")
+        if wanted is not None:
+            tags = [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
+            return etag is not None and ("*" in tags or etag in tags)
+        since = _parse_http_date(self.headers.get("If-Modified-Since"))
+        modified = _parse_http_date(headers.get("Last-Modified"))
+        return since is not None and modified is not None and modified <= since
+
+    def _requested_range(self, size: int, headers: dict[str, str]) -> tuple[int, int] | None:
+        """The single byte range asked for, as (start, end exclusive); None for the whole body
+        (no Range, an invalid or multiple one, or an If-Range that no longer matches)."""
+        requested = self.headers.get("Range")
+        if requested is None:
+            return None
+        if_range = self.headers.get("If-Range")
+        if if_range is not None and if_range not in (
+            headers.get("ETag"),
+            headers.get("Last-Modified"),
+        ):
+            return None
+        match = _RANGE.fullmatch(requested.strip())
+        if match is None or match.group(1) == match.group(2) == "":
+            return None
+        first, last = match.groups()
+        if first == "":
+            if int(last) == 0:
+                raise _Unsatisfiable
+            return max(0, size - int(last)), size
+        if last != "" and int(last) < int(first):
+            return None
+        if int(first) >= size:
+            raise _Unsatisfiable
+        return int(first), size if last == "" else min(int(last) + 1, size)
 
     def _redirect_to_page(self, handle: str, send_body: bool) -> None:
         page = self._site_file([SITE_PAGES_FOLDER, *handle.split("/"), "index.html"])
         if page is not None:
-            self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", f"/{SITE_PAGES_FOLDER}/{handle}/")
+            self._start(HTTPStatus.FOUND, {"Location": f"/{SITE_PAGES_FOLDER}/{handle}/"})
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif self.store.get_manifest(handle) is not None:
             message = f"no page for {handle} in the site; its archive is at /{handle}.tar.gz"
             self._send_text(HTTPStatus.NOT_FOUND, message, send_body)
         else:
-            message = f"no published module {handle} in store {self.store.url}"
-            self._send_text(HTTPStatus.NOT_FOUND, message, send_body)
+            self._send_not_found(f"no published module {handle}", send_body)
 
     def _send_site_file(self, segments: list[str], ends_with_slash: bool, send_body: bool) -> None:
         folder = self._site_file(segments, want_dir=True)
         if folder is not None and not ends_with_slash:
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", "/" + "/".join([*segments, ""]))
+            self._start(HTTPStatus.MOVED_PERMANENTLY, {"Location": "/" + "/".join([*segments, ""])})
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
         target = self._site_file([*segments, "index.html"] if folder else segments)
         if target is None:
-            self._send_text(HTTPStatus.NOT_FOUND, "not found", send_body)
+            self._send_not_found("not found", send_body)
             return
+        self._send_file(HTTPStatus.OK, target, send_body)
+
+    def _send_file(self, status: HTTPStatus, target: Path, send_body: bool) -> None:
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         with open(target, "rb") as file:
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(target.stat().st_size))
-            self.end_headers()
-            if send_body:
-                shutil.copyfileobj(file, self.wfile, _CHUNK)
+            size = target.stat().st_size
+            if status != HTTPStatus.OK:
+                self._start(status, {})
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                if send_body:
+                    self.wfile.write(file.read(size))
+                return
+
+            def chunks(start: int, end: int) -> Iterator[bytes]:
+                file.seek(start)
+                while start < end and (chunk := file.read(min(_CHUNK, end - start))):
+                    start += len(chunk)
+                    yield chunk
+
+            self._send_representation(content_type, size, chunks, {}, send_body)
+
+    def _send_not_found(self, message: str, send_body: bool) -> None:
+        """The site's 404 page, or `message` as plain text when the site has none."""
+        page = self._site_file([NOT_FOUND_PAGE])
+        if page is None:
+            self._send_text(HTTPStatus.NOT_FOUND, message, send_body)
+        else:
+            self._send_file(HTTPStatus.NOT_FOUND, page, send_body)
 
     def _site_file(self, segments: list[str], want_dir: bool = False) -> Path | None:
         """The resolved site path for `segments` if it lies inside the site and has the kind."""
@@ -156,12 +373,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_text(self, status: HTTPStatus, message: str, send_body: bool) -> None:
         body = (message + "\n").encode()
-        self.send_response(status)
+        self._start(status, {})
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if send_body:
             self.wfile.write(body)
+
+
+def escape_for_log(text: str) -> str:
+    """`text` with control characters (terminal escape codes, CR, LF) shown as \\xNN."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
+def _immutable_headers(manifest: Manifest) -> dict[str, str]:
+    return {
+        "Last-Modified": format_datetime(manifest.published_time, usegmt=True),
+        "Cache-Control": IMMUTABLE,
+    }
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _safe_segments(raw_path: str) -> list[str] | None:

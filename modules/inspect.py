@@ -1,8 +1,9 @@
 """The export check: read an exported module without running it, and compare it with its record.
 
 `describe_module` parses `saved_model.pb`, `tfhub_module.pb`, the variables index and the
-provenance asset; `format_description` prints what it found; `diff_against` lists every
-difference from an `ExportSpec` (an empty list means the module matches).
+provenance asset (a deployment's folder is read by its format's own `describe`);
+`format_description` prints what it found; `diff_against` lists every difference from an
+`ExportSpec` (an empty list means the module matches).
 """
 
 import json
@@ -16,9 +17,16 @@ from tensorflow.core.framework import variable_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from tensorflow.python.saved_model import nested_structure_coder
 
-from hubzoo.contract import DEFAULT_OUTPUT, HUB, IMAGES_INPUT, MOMENTUM_INPUT, SAVED_MODEL_2
+from hubzoo.contract import (
+    DEFAULT_OUTPUT,
+    FORMATS,
+    HUB,
+    IMAGES_INPUT,
+    MOMENTUM_INPUT,
+    SAVED_MODEL_2,
+)
 from hubzoo.errors import HubzooError
-from modules.export import format_implementation, hub_protos
+from modules.export import deployment_implementation, format_implementation, hub_protos
 from modules.export.provenance import PROVENANCE_ASSET
 from modules.export.spec import ExportSpec
 
@@ -93,16 +101,18 @@ class ModuleDescription:
 
     @property
     def image_size(self) -> tuple[int, int] | None:
-        """The expected image size: attached (TF1 Hub format) or fixed by `__call__`'s input."""
+        """The expected image size: attached (TF1 Hub format), or fixed by `__call__`'s input
+        (TF2) or by a deployment's `images` input."""
         for variant in self.variants:
             if variant.image_size is not None:
                 return variant.image_size
         if self.call is not None:
-            shape = self.call.inputs[0].shape
-            if shape is not None and len(shape) == 4:
-                height, width = shape[1], shape[2]
-                if height is not None and width is not None:
-                    return height, width
+            return _fixed_image_size(self.call.inputs[0].shape)
+        for variant in self.variants:
+            for signature in variant.signatures:
+                for tensor in signature.inputs:
+                    if tensor.name == IMAGES_INPUT:
+                        return _fixed_image_size(tensor.shape)
         return None
 
     def variant(self, tags: Iterable[str]) -> GraphVariant | None:
@@ -111,12 +121,27 @@ class ModuleDescription:
         return next((v for v in self.variants if v.tags == wanted), None)
 
 
+def _fixed_image_size(shape: Shape) -> tuple[int, int] | None:
+    """(height, width) of an images shape [batch, height, width, 3], if both are fixed."""
+    if shape is None or len(shape) != 4 or shape[1] is None or shape[2] is None:
+        return None
+    return shape[1], shape[2]
+
+
 def describe_module(path: Path) -> ModuleDescription:
-    """Read the module folder at `path` (no graph is built or run). Raises HubzooError."""
+    """Read the module or deployment folder at `path` (no graph is built or run). Raises
+    HubzooError."""
     path = Path(path)
+    for name, fmt in FORMATS.items():
+        if fmt.deployment and (path / fmt.main_file).is_file():
+            return deployment_implementation(name).describe(path)
     saved_model_path = path / "saved_model.pb"
     if not saved_model_path.is_file():
-        raise HubzooError(f"{path}: no saved_model.pb, so not an exported module")
+        deployment_files = [fmt.main_file for fmt in FORMATS.values() if fmt.deployment]
+        raise HubzooError(
+            f"{path}: no saved_model.pb (nor {' or '.join(deployment_files)}), "
+            "so not an exported module"
+        )
     saved_model = saved_model_pb2.SavedModel()
     try:
         saved_model.ParseFromString(saved_model_path.read_bytes())
@@ -185,7 +210,7 @@ def diff_against(
     try:
         implementation = format_implementation(desc.format)
     except HubzooError:
-        return [*problems, f"format: found {desc.format}, expected {HUB} or {SAVED_MODEL_2}"]
+        return [*problems, f"format: found {desc.format}, expected one of {', '.join(FORMATS)}"]
     return problems + implementation.diff(desc, spec)
 
 

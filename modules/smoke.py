@@ -1,9 +1,11 @@
-"""Smoke-test a published module as a consumer gets it: loaded by tensorflow_hub from a folder.
+"""Smoke-test a published module as a consumer gets it: loaded by tensorflow_hub from a folder
+(a deployment: by its own runtime, e.g. TF.js in Node or LiteRT).
 
-Every signature the record names is called with batches of 1 and 8 at the expected size (and at
-a non-default size when the input size is variable); the outputs must have the record's names,
-dtypes and shapes, be finite, and be the same for the same input twice; the training graph (or
-`training=True`) must run. The report says on which device, with which TensorFlow, how fast.
+Every signature the artifact serves is called with batches of 1 and 8 at the expected size (and
+at a non-default size when the input size is variable); the outputs must have the record's
+names, dtypes and shapes, be finite, and be the same for the same input twice; the training graph
+(or `training=True`) must run, where the format has one. The report says on which device, with
+which TensorFlow, how fast.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from hubzoo.contract import DEFAULT_OUTPUT, SMOKE_DEVICES
+from hubzoo.contract import DEFAULT_OUTPUT, FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from modules.export import SignatureCall, format_implementation
 from modules.export.spec import ExportSpec
@@ -59,11 +61,24 @@ def pick_device(choice: str) -> tuple[str, str]:
     return "/device:CPU:0", note
 
 
+def deployment_device(choice: str, runtime: str) -> tuple[str, str]:
+    """Where a deployment runs: on the CPU, in its runtime, whatever TensorFlow sees."""
+    if choice not in SMOKE_DEVICES:
+        raise HubzooError(f"--device must be one of {', '.join(SMOKE_DEVICES)}, not {choice!r}")
+    if choice == "gpu":
+        raise HubzooError(f"--device gpu: this deployment runs on the CPU in {runtime}")
+    return "/device:CPU:0", f"CPU, in {runtime}"
+
+
 def smoke_test(
     module_dir: Path, spec: ExportSpec, module_format: str, device: str = "auto"
 ) -> SmokeReport:
     """Run every smoke check on the module unpacked at `module_dir`."""
-    device_name, note = pick_device(device)
+    facts = FORMATS[module_format]
+    if facts.deployment:
+        device_name, note = deployment_device(device, facts.runtime)
+    else:
+        device_name, note = pick_device(device)
     report = SmokeReport(
         passed=False,
         device=device_name,

@@ -1,8 +1,10 @@
 """The publish pipeline: record -> checkpoint -> export -> check -> package -> smoke -> store -> site.
 
 Each stage is shown with its time; any failure is a HubzooError and leaves the store as it was
-(the store makes a version visible only once its manifest is written, last). TensorFlow is
-imported by the stages that need it, not when this module is imported.
+(the store makes a version visible only once its manifest is written, last). Before any of the
+slow stages the store is checked (`check_store`): reachable and writable, the version free or
+possibly identical, and its publish lock taken, held until the end. TensorFlow is imported by
+the stages that need it, not when this module is imported.
 """
 
 from __future__ import annotations
@@ -11,23 +13,23 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubzoo import __version__
-from hubzoo.contract import FORMATS, SMOKE_DEVICES
+from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
-from hubzoo.manifest import SYNTHETIC, BuildFacts
+from hubzoo.manifest import SYNTHETIC, BuildFacts, Manifest
 from hubzoo.package import package_module, unpack_artifact
 from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, SITE_DIR
 from hubzoo.progress import Progress
 from hubzoo.record import ModuleRecord
 from hubzoo.registry import load_registry
 from hubzoo.site.build import build_site
-from hubzoo.store import open_store
+from hubzoo.store import PublishLock, Store, open_store
 from hubzoo.units import format_bytes
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class PublishSummary:
     bytes: int = 0
     store_url: str = ""
     created: bool = False
+    repaired: bool = False
     smoke_passed: bool = False
     smoke_device: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -80,6 +83,8 @@ class PublishSummary:
             state = "dry run: not uploaded"
         else:
             state = "published" if self.created else "already published with identical bytes"
+            if self.repaired:
+                state = "repaired: the stored archive was damaged and is replaced by these bytes"
         smoke = f"passed on {self.smoke_device}" if self.smoke_passed else "FAILED"
         total = sum(self.stage_seconds.values())
         return [
@@ -110,18 +115,26 @@ class Pipeline:
         self.stage_seconds[name] = time.perf_counter() - started
 
     def run(self) -> PublishSummary:
+        with ExitStack() as held:
+            return self._run(held)
+
+    def _run(self, held: ExitStack) -> PublishSummary:
         options = self.options
         with self.stage("validate record"):
             record = load_registry(options.registry_dir).find(options.query)
             module_format = choose_format(record, options.format, options.dry_run)
             network = buildable_network(record)
             check_checkpoint_choice(record, options)
+        store, lock = None, None
+        if not options.dry_run:
+            with self.stage("check store"):
+                store, lock = check_store(options, record, module_format, self.progress)
+                held.enter_context(lock)
         with self.stage("check smoke-test device"):
             check_device(options.device, options.verbose)
             check_network(network, record)
         summary = PublishSummary(record.handle, module_format, synthetic=False)
         summary.stage_seconds = self.stage_seconds
-        store = None if options.dry_run else open_store(options.store_url)
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="publish-", dir=WORK_DIR))
         try:
@@ -145,7 +158,7 @@ class Pipeline:
                 summary.smoke_passed, summary.smoke_device = report.passed, report.device_note
                 if not report.passed:
                     raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
-            if store is None:
+            if store is None or lock is None:
                 return summary
             with self.stage("upload to store"):
                 import tensorflow as tf
@@ -158,8 +171,9 @@ class Pipeline:
                     tensorflow_version=tf.__version__,
                     smoke=report.to_json(),
                 )
-                result = store.put(record.handle, artifact.path, build)
+                result = store.put(record.handle, artifact.path, build, lock=lock)
                 summary.store_url, summary.created = result.url, result.created
+                summary.repaired = result.repaired
             if options.build_site:
                 with self.stage("build site"):
                     build_site(options.site_dir, store.url, options.registry_dir)
@@ -198,6 +212,44 @@ class Pipeline:
         return fetched.prefix, SYNTHETIC if is_synthetic(fetched.prefix) else fetched.sha256
 
 
+def check_store(
+    options: PublishOptions, record: ModuleRecord, module_format: str, progress: Progress
+) -> tuple[Store, PublishLock]:
+    """Before any export: the store is reachable and writable, the version is free (or may come
+    out identical: its existing build does not rule that out), and its publish lock is taken.
+    Returns the store and the held lock (the caller releases it)."""
+    store = open_store(options.store_url)
+    store.check_access(write=True)
+    existing = store.get_manifest(record.handle)
+    if existing is not None:
+        conflict = _cannot_be_identical(existing, record, module_format, options)
+        if conflict:
+            raise HubzooError(
+                f"{record.handle} is already published in {store.url} ({conflict}, sha256 "
+                f"{existing.sha256}); versions are immutable: publish a new version"
+            )
+        progress.note(
+            f"{record.handle} is already published (sha256 {existing.sha256}): this publish "
+            "succeeds only if it builds identical bytes, and then repairs a damaged stored archive"
+        )
+    return store, store.lock(record.handle)
+
+
+def _cannot_be_identical(
+    existing: Manifest, record: ModuleRecord, module_format: str, options: PublishOptions
+) -> str | None:
+    """Why the published version cannot be what this publish builds, if that is known now."""
+    if existing.build.format != module_format:
+        return f"as {existing.build.format}, this publish exports {module_format}"
+    if options.synthetic and not existing.synthetic:
+        return "from a trained checkpoint, this publish uses a synthetic one"
+    expected = record.checkpoint_sha256
+    from_record = not options.synthetic and options.checkpoint is None and expected is not None
+    if from_record and not existing.synthetic and existing.build.checkpoint_sha256 != expected:
+        return f"from checkpoint {existing.build.checkpoint_sha256}, the record names {expected}"
+    return None
+
+
 def choose_format(record: ModuleRecord, requested: str | None, dry_run: bool) -> str:
     """The export format: the record's; another one only for a dry run.
 
@@ -206,8 +258,8 @@ def choose_format(record: ModuleRecord, requested: str | None, dry_run: bool) ->
     """
     if requested is None:
         return record.format
-    if requested not in FORMATS:
-        raise HubzooError(f"--format must be one of {', '.join(FORMATS)}, not {requested!r}")
+    if requested not in MODULE_FORMATS:
+        raise HubzooError(f"--format must be one of {', '.join(MODULE_FORMATS)}, not {requested!r}")
     if requested != record.format and not dry_run:
         raise HubzooError(
             f"{record.handle} is published as '{record.format}' (its record's format); "

@@ -1,9 +1,10 @@
-"""The README's two commands: `demo` (publish a module, build and serve the site) and `test`.
+"""The README's two commands: `demo` (publish a module, build and serve the site) and `test`;
+`setup` does only the creating that `test` starts with.
 
 Runs with nothing but Python 3.11: it creates `.venv/` from requirements.lock when it is missing
 or stale and installs the project into it (editable), creates the other things the tests need
-(the legacy tensorflow_hub 0.15 venv, Debian's Chromium) when they are missing, then hands over
-to the project's own commands.
+(the legacy tensorflow_hub 0.15 venv, the TF.js converter venv and TF.js's npm packages, Node.js
+and Debian's Chromium) when they are missing, then hands over to the project's own commands.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PROJECT = REPO / "pyproject.toml"
 STAMP = VENV / ".hubzoo-lock-sha256"
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 BROWSER_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+NODE_PACKAGES = ("nodejs", "npm")
 DEMO_HANDLE = "inception_v1/feature_vector/1"
 
 
@@ -74,29 +76,48 @@ def ensure_legacy_venv() -> None:
     )
 
 
+def ensure_tfjs_toolchains() -> None:
+    """Node.js, TF.js's npm packages and the TF.js converter venv, for the deployment tests."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        apt_install(NODE_PACKAGES, "the TF.js tests need Node.js and npm")
+    run(
+        VENV_PYTHON,
+        "-c",
+        "from hubzoo.toolchains import ensure_toolchains; ensure_toolchains()",
+    )
+
+
 def ensure_browser() -> None:
     """Debian's Chromium and ChromeDriver, for the browser tests."""
     if all(path.exists() for path in BROWSER_FILES):
         return
+    apt_install(BROWSER_PACKAGES, "the browser tests need Debian's chromium and chromium-driver")
+
+
+def apt_install(packages: tuple[str, ...], why: str) -> None:
+    """Install Debian `packages` with apt-get (as root), or exit saying how."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(
-            "the browser tests need Debian's chromium and chromium-driver: "
-            f"run 'apt-get install {' '.join(BROWSER_PACKAGES)}' as root, then try again"
-        )
-    say("installing Debian's chromium and chromium-driver")
+        sys.exit(f"{why}: run 'apt-get install {' '.join(packages)}' as root, then try again")
+    say(f"installing Debian's {' and '.join(packages)}")
     run("apt-get", "update", "-qq")
-    env_command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES]
+    env_command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
     done = subprocess.run(env_command, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     if done.returncode != 0:
-        sys.exit("apt-get could not install chromium and chromium-driver")
+        sys.exit(f"apt-get could not install {' and '.join(packages)}")
+
+
+def setup() -> None:
+    """Create .venv and everything the tests drive, each only if missing or stale."""
+    ensure_venv()
+    ensure_legacy_venv()
+    ensure_tfjs_toolchains()
+    ensure_browser()
 
 
 def test(pytest_args: list[str]) -> int:
     """Lint, check formatting, types and the import layers, validate the registry, check docs/
     is current, then run the whole test suite."""
-    ensure_venv()
-    ensure_legacy_venv()
-    ensure_browser()
+    setup()
     scripts = REPO / "scripts"
     tools = VENV / "bin"
     failures = 0
@@ -136,6 +157,9 @@ def main() -> int:
     )
     demo_parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1")
     demo_parser.add_argument("--no-serve", action="store_true", help="stop after building the site")
+    commands.add_parser(
+        "setup", help="create .venv, the side venvs, the npm packages and the browser; no tests"
+    )
     argv = sys.argv[1:]
     if argv[:1] == ["test"]:  # everything after `test` goes to pytest, options included
         args = parser.parse_args(["test"])
@@ -144,6 +168,9 @@ def main() -> int:
         args = parser.parse_args(argv)
     if args.command == "test":
         return test(args.pytest_args)
+    if args.command == "setup":
+        setup()
+        return 0
     return demo(args.port, serve=not args.no_serve)
 
 

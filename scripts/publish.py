@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from hubzoo.contract import FORMATS, SMOKE_DEVICES
+from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.progress import Progress
 from pipeline.publish import PublishOptions, publish
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
     )
     parser.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=MODULE_FORMATS,
         help="export format (default: the record's; another one only with --dry-run)",
     )
     parser.add_argument(

@@ -18,13 +18,16 @@ def main(argv: list[str] | None = None) -> int:
         description=(
             "Serve the built site and the store on 127.0.0.1 until Ctrl-C. "
             'hub.load("http://127.0.0.1:PORT/HANDLE") loads a published module; '
-            "/HANDLE.tar.gz downloads its archive; /HANDLE redirects to its page."
+            "/HANDLE.tar.gz downloads its archive, verified against its manifest "
+            "/HANDLE.json (scripts/fetch_module.py checks both); /HANDLE redirects to its page. "
+            "The store is only read: a damaged version is refused (500), an unreachable store "
+            "is a 503."
         )
     )
     parser.add_argument(
         "--store",
         metavar="URL",
-        help=f"fsspec URL or path of the store (default: {DEFAULT_STORE_DIR})",
+        help=f"fsspec URL or path of the store, never created (default: {DEFAULT_STORE_DIR})",
     )
     parser.add_argument(
         "--site",
@@ -41,13 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         help="port, 0 for any free one (default: 8000)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("hubzoo").setLevel(logging.INFO)  # requests; not the libraries' chatter
     try:
         if not args.site.is_dir():
             raise HubzooError(
                 f"site folder {args.site} does not exist; build the site or pass --site"
             )
-        store = open_store(args.store)
+        store = open_store(args.store, read_only=True)
+        store.check_access(write=False)
         server = serve(store, args.site, args.port)
     except HubzooError as error:
         print(f"serve: {error}", file=sys.stderr)

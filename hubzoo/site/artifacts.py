@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hubzoo.manifest import SYNTHETIC, Manifest
-from hubzoo.paths import DEFAULT_STORE_DIR
 from hubzoo.store import open_store
 from hubzoo.units import format_bytes
 
@@ -91,15 +89,10 @@ def artifact_from_manifest(manifest: Manifest) -> Artifact:
     )
 
 
-def store_location() -> str:
-    """The store the site build reads: $HUBZOO_STORE, else the repo's `store/` folder."""
-    return os.environ.get(STORE_VARIABLE) or str(DEFAULT_STORE_DIR)
-
-
 def load_artifacts(location: str | None = None) -> dict[str, Artifact]:
-    """Published artifacts by handle; none when the store is a local folder that does not exist."""
-    location = location or store_location()
-    if "://" not in location and not Path(location).is_dir():
-        return {}
-    manifests = open_store(location).list_manifests()
+    """Published artifacts by handle, from the store at `location`, else $HUBZOO_STORE, else the
+    repository's `store/` folder (no artifacts while that does not exist). A store that was
+    named and is missing or unreachable is a StoreError; no store is ever created."""
+    named = location or os.environ.get(STORE_VARIABLE) or None
+    manifests = open_store(named, read_only=True).list_manifests()
     return {manifest.handle: artifact_from_manifest(manifest) for manifest in manifests}

@@ -14,6 +14,7 @@ from mkdocs.exceptions import MkDocsException
 
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
+from hubzoo.store import CorruptVersion, StoreError
 
 MKDOCS_CONFIG = REPO_ROOT / "mkdocs.yml"
 EXTRA_KEY = "hubzoo"
@@ -29,16 +30,32 @@ def build_site(
 ) -> None:
     """Build the site into `site_dir` from `registry_dir` and the manifests of the store at
     `store_url` (None: $HUBZOO_STORE, else the repository's store/). Any warning fails the build
-    (strict); HubzooError then carries mkdocs' messages."""
+    (strict); HubzooError then carries mkdocs' messages. A store that cannot be read (missing,
+    unreachable, damaged) is that store's one-line error instead."""
     config = load_config(str(config_file), site_dir=str(Path(site_dir).resolve()), strict=True)
     config.extra[EXTRA_KEY] = {"store": store_url, "registry": str(registry_dir)}
     with _collected_messages() as messages:
         try:
             build(config)
         except MkDocsException as error:
+            store_failure = _store_failure(error)
+            if store_failure is not None:
+                raise store_failure from None
             shown = "\n  ".join(messages[:MAX_MESSAGES_SHOWN])
             details = f":\n  {shown}" if shown else ""
             raise HubzooError(f"the site build failed ({error}){details}") from None
+
+
+def _store_failure(error: BaseException) -> HubzooError | None:
+    """The store's error behind a failed build (the hooks raise it as a PluginError), if any."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, StoreError | CorruptVersion):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 @contextmanager

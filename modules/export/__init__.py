@@ -1,9 +1,10 @@
-"""Export a network and its weights as a TF Hub module, one file per format.
+"""Export a network and its weights as a TF Hub module or a deployment, one file per format.
 
-Each format of `hubzoo.contract.FORMATS` names its module here (`tf1_hub`, `saved_model2`), which
-provides the three things a format needs, as `FormatImplementation` says: `export` writes the
-module, `diff` lists how a module read by `modules.inspect` departs from the record, and
-`load_calls` loads it as a consumer does, for the smoke test.
+Each format of `hubzoo.contract.FORMATS` names its module here (`tf1_hub`, `saved_model2`, and
+the deployments `tfjs`, `tflite`), which provides the three things a format needs, as
+`FormatImplementation` says: `export` writes the artifact, `diff` lists how an artifact read by
+`modules.inspect` departs from the record, and `load_calls` loads it as a consumer does, for the
+smoke test. A deployment also reads its own folder (`describe`), which is not a SavedModel.
 """
 
 from __future__ import annotations
@@ -40,12 +41,25 @@ class FormatImplementation(Protocol):
     ) -> dict[str, SignatureCall]: ...
 
 
+class DeploymentImplementation(FormatImplementation, Protocol):
+    """What a deployment format's module provides besides: reading its own folder."""
+
+    def describe(self, folder: Path) -> ModuleDescription: ...
+
+
 def format_implementation(format_name: str) -> FormatImplementation:
     """The exporter, check and loader of `format_name`; HubzooError for an unknown format."""
     if format_name not in FORMATS:
         raise HubzooError(f"unknown module format {format_name!r}; known: {', '.join(FORMATS)}")
     module = importlib.import_module(FORMATS[format_name].implementation)
     return cast(FormatImplementation, module)
+
+
+def deployment_implementation(format_name: str) -> DeploymentImplementation:
+    """The module of deployment format `format_name`."""
+    if not FORMATS[format_name].deployment:
+        raise HubzooError(f"{format_name!r} is a module format, not a deployment")
+    return cast(DeploymentImplementation, format_implementation(format_name))
 
 
 def missing_signature(name: str) -> SignatureCall:

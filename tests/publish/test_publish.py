@@ -1,5 +1,6 @@
 """The publish pipeline end to end: synthetic checkpoint -> store -> served -> hub.load by URL."""
 
+import io
 import json
 import os
 import shutil
@@ -14,11 +15,12 @@ import pytest
 from hubzoo.errors import HubzooError
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.progress import Progress
+from hubzoo.registry import load_registry
 from hubzoo.relock import relock
 from hubzoo.serve import serve
 from hubzoo.site.build import build_site
 from hubzoo.store import open_store
-from pipeline.publish import PublishOptions, publish
+from pipeline.publish import PublishOptions, check_network, publish
 from tests.site.conftest import small_project
 
 HANDLE = "google/imagenet/inception_v1/feature_vector/1"
@@ -56,7 +58,9 @@ def test_publish_puts_a_verified_manifest_last(published):
     assert smoke["passed"] is True and smoke["failures"] == []
     assert set(smoke["latency_ms_p50"]) == {"1", "8"}
     assert "CPU" in smoke["device_note"]
-    with store.open_archive(HANDLE) as archive, tarfile.open(fileobj=archive, mode="r:gz") as tar:
+    with store.open_archive(HANDLE) as archive:
+        packed = io.BytesIO(archive.read())
+    with tarfile.open(fileobj=packed, mode="r:gz") as tar:
         names = tar.getnames()
         provenance = json.load(tar.extractfile("assets/hubzoo_provenance.json"))
     assert {"saved_model.pb", "tfhub_module.pb", "variables/variables.index"} <= set(names)
@@ -240,7 +244,6 @@ def test_a_module_the_zoo_cannot_build_is_one_clear_line(handle, message):
 
 
 def test_a_network_modules_nets_lacks_is_named_before_any_work():
-    done = run_publish("mobilenet_v2_035_96/feature_vector/4", "--synthetic", "--dry-run")
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert "unknown network 'mobilenet_v2'" in done.stderr
+    record = load_registry().find("mobilenet_v2_035_96/feature_vector/4")
+    with pytest.raises(HubzooError, match="unknown network 'no_such_net'; known networks: "):
+        check_network("no_such_net", record)

@@ -64,3 +64,17 @@ def test_a_real_saved_model_packs_and_unpacks_whole(toy_artifact, tmp_path):
         "variables/variables.data-00000-of-00001",
         "variables/variables.index",
     ]
+
+
+def test_the_consumer_wrapper_loads_the_verified_cached_module(served, toy_artifact, tmp_path):
+    import tensorflow as tf
+
+    from modules.consumer import load
+
+    served.store.put(HANDLE, toy_artifact.path, publisher_manifest(format="saved_model_2"))
+
+    module = load(f"{served.base_url}/{HANDLE}", tmp_path / "cache")
+
+    result = module(tf.constant([[1.0, 1.0, 1.0]]))
+    assert result.numpy().tolist() == [[3.0, 4.0, 5.0]]
+    assert [path.name for path in (tmp_path / "cache").iterdir()] == [toy_artifact.sha256]

@@ -2,6 +2,7 @@
 
 import hashlib
 import http.client
+import logging
 import os
 import signal
 import subprocess
@@ -54,9 +55,7 @@ def test_unknown_handle_is_a_plain_404(served, path):
     response = get(served, path)
     assert response.status == 404
     assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
-    assert response.body.decode() == (
-        f"no published module test/fake/feature_vector/2 in store {served.store.url}\n"
-    )
+    assert response.body.decode() == "no published module test/fake/feature_vector/2\n"
 
 
 def test_other_formats_and_non_handles_are_refused(served):
@@ -180,11 +179,27 @@ def test_serve_script_reports_a_missing_site_in_one_line(tmp_path):
     )
 
 
-def test_a_store_error_is_a_plain_500(served):
+def test_a_damaged_manifest_is_a_plain_500_without_server_paths(served, caplog):
     broken = Path(served.store.url) / "test/broken/feature_vector/1.json"
     broken.parent.mkdir(parents=True)
     broken.write_text("{")
-    response = get(served, "/test/broken/feature_vector/1.tar.gz")
-    assert response.status == 500
-    assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
-    assert b"is not valid JSON" in response.body
+    caplog.set_level(logging.ERROR, logger="hubzoo.serve")
+    for path in ["/test/broken/feature_vector/1.tar.gz", "/test/broken/feature_vector/1.json"]:
+        response = get(served, path)
+        assert response.status == 500
+        assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
+        assert response.body == b"refusing to serve a damaged version; the server's log says why\n"
+    assert f"{broken} is not valid JSON" in caplog.text
+
+
+def test_serve_script_never_creates_a_missing_store(tmp_path, served):
+    missing = tmp_path / "no" / "store"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--store", str(missing), "--site", str(served.site)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"serve: cannot open store {missing}: no such folder\n"
+    assert not (tmp_path / "no").exists()

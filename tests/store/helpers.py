@@ -1,7 +1,11 @@
 """Small module folders and manifests for packaging, store and serving tests (no TensorFlow)."""
 
+import random
 from pathlib import Path
 from typing import Any
+
+import fsspec
+from gcsfs.core import GCSFileSystem
 
 from hubzoo.manifest import BuildFacts
 from hubzoo.package import PackagedArtifact, package_module
@@ -24,9 +28,12 @@ def write_module(folder: Path, files: dict[str, bytes] = FAKE_MODULE_FILES) -> P
     return folder
 
 
-def fake_archive(tmp_path: Path, variant: str = "") -> PackagedArtifact:
-    """A packed fake module; a different `variant` gives different bytes."""
+def fake_archive(tmp_path: Path, variant: str = "", noise: int = 0) -> PackagedArtifact:
+    """A packed fake module; a different `variant` gives different bytes, `noise` adds that many
+    incompressible bytes (seeded) as an asset."""
     files = {**FAKE_MODULE_FILES, "saved_model.pb": b"graph bytes" + variant.encode()}
+    if noise:
+        files["assets/noise.bin"] = random.Random(noise).randbytes(noise)
     module = write_module(tmp_path / f"module{variant}", files)
     return package_module(module, tmp_path / f"module{variant}.tar.gz")
 
@@ -43,3 +50,12 @@ def publisher_manifest(**overrides: object) -> BuildFacts:
     }
     facts.update(overrides)
     return BuildFacts(**facts)
+
+
+def raw_fs(url: str, options: dict) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem under a store URL and the URL's path on it, to change files behind the
+    store's back (gs:// through gcsfs's plain JSON-API class, as the store opens it)."""
+    if url.startswith("gs://"):
+        fs = GCSFileSystem(**options)
+        return fs, fs._strip_protocol(url)
+    return fsspec.core.url_to_fs(url, **options)

@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from hubzoo.manifest import BuildFacts
+from hubzoo.manifest import BuildFacts, Manifest
 from hubzoo.store import Store, open_store
 
 
-def pause_instead_of_writing_manifest(self: Store, handle: str, manifest: dict, token: str) -> None:
+def pause_instead_of_writing_manifest(self: Store, handle: str, manifest: Manifest) -> None:
     print("PAUSED", flush=True)
     time.sleep(600)
 

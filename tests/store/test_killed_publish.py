@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fsspec
 import pytest
 
 from hubzoo.errors import HubzooError
-from tests.store.helpers import fake_archive, publisher_manifest
+from tests.store.helpers import fake_archive, publisher_manifest, raw_fs
 
 HANDLE = "google/imagenet/inception_v1/feature_vector/1"
 CHILD = Path(__file__).with_name("publish_child.py")
@@ -35,7 +34,7 @@ def test_killed_publish_leaves_no_visible_version_and_the_next_publish_succeeds(
     )
     try:
         assert child.stdout.readline().strip() == "PAUSED"
-        fs, archive_key = fsspec.core.url_to_fs(f"{url}/{HANDLE}.tar.gz", **options)
+        fs, archive_key = raw_fs(f"{url}/{HANDLE}.tar.gz", options)
         assert fs.cat_file(archive_key) == killed.path.read_bytes(), "archive is in place"
         assert store.get_manifest(HANDLE) is None
         assert store.list_manifests() == []
@@ -46,7 +45,7 @@ def test_killed_publish_leaves_no_visible_version_and_the_next_publish_succeeds(
         with pytest.raises(HubzooError) as refused:
             store.put(HANDLE, rival.path, publisher_manifest())
         message = str(refused.value)
-        assert f"cannot publish {HANDLE}: another publish holds the lock" in message
+        assert f"cannot publish {HANDLE}: another publish holds its lock" in message
         assert f"{HANDLE}.lock" in message
         assert f"held by pid {child.pid} on " in message
     finally:
