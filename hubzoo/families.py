@@ -36,10 +36,10 @@ def load_families(
     families: dict[str, Family] = {}
     for path in sorted((registry_dir / FAMILIES_FOLDER).glob("*.yaml")):
         data = read_document(path, "family", base, problems)
+        zoo_path = zoo_files.pop(path.stem, None)  # its family refused: checked on its own
+        zoo = None if zoo_path is None else read_document(zoo_path, "zoo_facts", base, problems)
         if data is None:
             continue
-        zoo_path = zoo_files.pop(path.stem, None)
-        zoo = None if zoo_path is None else read_document(zoo_path, "zoo_facts", base, problems)
         found = [*family_problems(data, path.stem, shared, eras)]
         if zoo is not None:
             found += zoo_facts_problems(zoo, data, path.stem, shared, eras)

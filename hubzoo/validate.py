@@ -124,6 +124,8 @@ class Context:
     handles: frozenset[str]  # every record file's handle
     handle_of: dict[str, str | None]  # every record file's path -> its handle
     build_records: bool
+    refused_families: frozenset[str]  # families whose files are there but have problems
+    in_run: frozenset[str]  # the handles of the files this run checks (and reports on)
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,11 @@ def validate(
     files = list(given) if given is not None else every_file
     handle_of = {path: _handle_of_path(path, registry_dir) for path in every_file}
     checked_lock = lock if check_lock and lock.readable else None
+    in_run = (handle_of.get(path) or _handle_of_path(path, registry_dir) for path in files)
     context = Context(
         registry_dir, base, shared, eras, families, checked_lock,
         frozenset(handle for handle in handle_of.values() if handle), handle_of, build_records,
+        _family_stems(registry_dir) - families.keys(), frozenset(h for h in in_run if h),
     )  # fmt: skip
     seen: dict[str, str] = {}
     for checked in _check_all(files, context):
@@ -303,6 +307,8 @@ class RecordChecker:
     def _module(self, handle: str, data: LocatedDict) -> tuple[ModuleRecord | None, list[Problem]]:
         context = self.context
         family = context.families.get(data["family"])
+        if family is None and data["family"] in context.refused_families:
+            return None, []  # the problems of its family's files stand for it
         if family is None:
             message = unknown("family", data["family"], context.families, "the valid families")
             return None, [data.problem("family", message)]
@@ -335,6 +341,8 @@ class RecordChecker:
             message = f"{parts.parent} is not a module handle: a deployment converts a module"
             return None, [data.problem("parent", message)]
         parent = self._parent(parts.parent)
+        if parent is None and parts.parent in context.in_run:
+            return None, []  # the parent's problems, reported in this run, stand for it
         if parent is None:
             return None, [data.problem("parent", f"parent {parts.parent} has no valid record")]
         family = context.families[parent.family]
@@ -357,6 +365,15 @@ class RecordChecker:
                 self.check(path)
             self._modules.setdefault(handle, None)  # a file refused before its facts were read
         return self._modules[handle]
+
+
+def _family_stems(registry_dir: Path) -> frozenset[str]:
+    """The ids named by the files of registry/families/ and registry/zoo_facts/."""
+    return frozenset(
+        path.stem
+        for folder in (FAMILIES_FOLDER, ZOO_FACTS_FOLDER)
+        for path in (registry_dir / folder).glob("*.yaml")
+    )
 
 
 def _own_facts(data: LocatedDict) -> LocatedDict:
