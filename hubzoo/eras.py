@@ -9,6 +9,7 @@ the templates, and a record only names its era.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from hubzoo.paths import TEMPLATES_DIR
 from hubzoo.shared import read_document
-from hubzoo.yamlnodes import Problem
+from hubzoo.yamlnodes import Problem, shown
 
 ERAS_FILE = "eras.yaml"
 
@@ -69,6 +70,8 @@ def load_eras(
 def _missing_templates(data: Any, templates_dir: Path) -> Iterator[Problem]:
     for kind in ("module", "deployment"):
         for era_id, entry in data[kind].items():
-            if not (templates_dir / entry["template"]).is_file():
-                message = f"era '{era_id}': template {entry['template']} does not exist"
+            if not os.path.isfile(templates_dir / entry["template"]):  # False for any OSError
+                message = (
+                    f"era '{shown(era_id)}': template {shown(entry['template'])} does not exist"
+                )
                 yield entry.problem("template", message)

@@ -19,7 +19,7 @@ from hubzoo.family import Family, family_from_data
 from hubzoo.located import LocatedDict
 from hubzoo.references import deployment_fact_problems, module_fact_problems, unknown
 from hubzoo.shared import CHANGELOG_FILE, Shared, read_document
-from hubzoo.yamlnodes import Problem
+from hubzoo.yamlnodes import Problem, shown
 
 FAMILIES_FOLDER = "families"
 ZOO_FACTS_FOLDER = "zoo_facts"
@@ -36,10 +36,10 @@ def load_families(
     families: dict[str, Family] = {}
     for path in sorted((registry_dir / FAMILIES_FOLDER).glob("*.yaml")):
         data = read_document(path, "family", base, problems)
+        zoo_path = zoo_files.pop(path.stem, None)  # its family refused: checked on its own
+        zoo = None if zoo_path is None else read_document(zoo_path, "zoo_facts", base, problems)
         if data is None:
             continue
-        zoo_path = zoo_files.pop(path.stem, None)
-        zoo = None if zoo_path is None else read_document(zoo_path, "zoo_facts", base, problems)
         found = [*family_problems(data, path.stem, shared, eras)]
         if zoo is not None:
             found += zoo_facts_problems(zoo, data, path.stem, shared, eras)
@@ -75,7 +75,7 @@ def layer_facts(data: Any) -> Iterator[tuple[str, LocatedDict]]:
 def family_problems(data: Any, stem: str, shared: Shared, eras: Eras) -> Iterator[Problem]:
     """What is wrong with a family file that passed its schema."""
     if data["id"] != stem:
-        yield data.problem("id", f"id '{data['id']}' must equal the file name '{stem}'")
+        yield data.problem("id", f"id '{shown(data['id'])}' must equal the file name '{stem}'")
     for _, facts in layer_facts(data):
         for key in facts:
             if key in ZOO_FACTS:
@@ -93,7 +93,9 @@ def family_problems(data: Any, stem: str, shared: Shared, eras: Eras) -> Iterato
             )
         for version, release in line["releases"].items():
             if not str(version).isdigit() or int(version) < 1:
-                yield line["releases"].problem(version, f"release '{version}' is not 1, 2, ...")
+                yield line["releases"].problem(
+                    version, f"release '{shown(version)}' is not 1, 2, ..."
+                )
             release = release or {}
             changes = release.get("changes", [])
             for index, note in enumerate(changes):
@@ -118,7 +120,8 @@ def zoo_facts_problems(
 ) -> Iterator[Problem]:
     """What is wrong with a zoo facts file that passed its schema, given its family's data."""
     if zoo["family"] != stem:
-        yield zoo.problem("family", f"family '{zoo['family']}' must equal the file name '{stem}'")
+        message = f"family '{shown(zoo['family'])}' must equal the file name '{stem}'"
+        yield zoo.problem("family", message)
     for name in zoo.get("variants", {}):
         if name not in family["variants"]:
             message = unknown("variant", name, family["variants"], f"family {stem}")

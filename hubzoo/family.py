@@ -99,7 +99,7 @@ class Family:
             return None
         rest, _, version = handle[len(prefix) :].rpartition("/")
         name, _, line_and_task = rest.partition("/")
-        if name not in self.variants or not version.isdigit():
+        if name not in self.variants or not (version.isascii() and version.isdigit()):
             return None
         for line in self.lines.values():
             if line_and_task.startswith(line.path):

@@ -43,7 +43,7 @@ class DeploymentHandle:
 def deployment_handle(handle: str) -> DeploymentHandle | None:
     """The parts of `handle` when it names a deployment, else None."""
     parts = handle.rsplit("/", 3)
-    if len(parts) != 4 or parts[2] not in DEPLOYMENT_KINDS or not parts[3].isdigit():
+    if len(parts) != 4 or parts[2] not in DEPLOYMENT_KINDS or not _is_number(parts[3]):
         return None
     return DeploymentHandle(parts[0], parts[1], parts[2], int(parts[3]))
 
@@ -51,3 +51,8 @@ def deployment_handle(handle: str) -> DeploymentHandle | None:
 def version_of(handle: str) -> int:
     """The version, a handle's last segment."""
     return int(handle.rsplit("/", 1)[1])
+
+
+def _is_number(text: str) -> bool:
+    """Whether `text` is written in the digits 0-9 only (`str.isdigit` also takes `²`)."""
+    return text.isascii() and text.isdigit()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hubzoo.files import staged_file
-from hubzoo.yamlnodes import Problem
+from hubzoo.yamlnodes import Problem, YamlRejected, decode_text, read_regular_file, shown
 
 LOCK_FILE = "records.lock"
 HEADER = """\
@@ -31,6 +32,8 @@ HEADER = """\
 # version. scripts/lock_records.py [HANDLE_GLOB...] rewrites the lines of unpublished versions.
 """
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+MAX_LOCK_BYTES = 32 * 1024 * 1024
+"""The largest lock read: about 300,000 records."""
 
 
 def facts_digest(facts: Mapping[str, Any]) -> str:
@@ -50,9 +53,12 @@ def plain_fields(value: Any) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class Lock:
-    """The lock file's entries: handle -> (digest, line number)."""
+    """The lock file's entries: handle -> (digest, line number). `readable` is False when the
+    file is there but cannot be read (not a regular file, too large, not text): then nothing is
+    known of what is locked."""
 
     entries: Mapping[str, tuple[str, int]]
+    readable: bool = True
 
     def digest(self, handle: str) -> str | None:
         """The locked digest of `handle`, or None when it has no line."""
@@ -61,23 +67,25 @@ class Lock:
 
 
 def read_lock(path: Path, display: str) -> tuple[Lock, list[Problem]]:
-    """The lock at `path` (no file: no entries), and a problem per malformed line."""
+    """The lock at `path` (no file: no entries), and a problem per malformed line (or one, at
+    1:1, for a file that cannot be read)."""
     entries: dict[str, tuple[str, int]] = {}
     problems = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return Lock({}), []
-    except (OSError, UnicodeDecodeError) as error:
-        return Lock({}), [Problem(display, 1, 1, f"cannot read the lock: {error}")]
-    for number, line in enumerate(text.splitlines(), start=1):
+    try:
+        text = decode_text(read_regular_file(path, display, MAX_LOCK_BYTES), display)
+    except YamlRejected as rejected:
+        return Lock({}, readable=False), [rejected.problem]
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip() or line.startswith("#"):
             continue
         handle, _, digest = line.partition(" ")
         if not _DIGEST.fullmatch(digest):
             problems.append(Problem(display, number, 1, "expected 'HANDLE SHA256'"))
         elif handle in entries:
-            problems.append(Problem(display, number, 1, f"{handle} is locked twice"))
+            problems.append(Problem(display, number, 1, f"{shown(handle)} is locked twice"))
         else:
             entries[handle] = (digest, number)
     return Lock(entries), problems

@@ -11,7 +11,7 @@ from hubzoo.eras import Eras
 from hubzoo.facts import TEXT_FACTS
 from hubzoo.located import LocatedDict
 from hubzoo.shared import COLLECTIONS_FILE, PREPROCESSING_FILE, Shared
-from hubzoo.yamlnodes import Problem
+from hubzoo.yamlnodes import Problem, shown
 
 VOCABULARY_OF_FACT = {
     "dataset": "dataset",
@@ -22,11 +22,20 @@ VOCABULARY_OF_FACT = {
 """Facts whose values are ids of a vocabulary in registry/tags/."""
 
 
+HINT_LENGTH = 100
+"""The longest value, and known id, `unknown` compares for a hint."""
+
+
 def unknown(kind: str, value: object, known: Collection[str], where: str) -> str:
-    """ "KIND 'VALUE' is not in WHERE", with the closest known id as a hint."""
-    close = difflib.get_close_matches(str(value), list(known), n=1, cutoff=0.6)
+    """ "KIND 'VALUE' is not in WHERE", with the closest known id as a hint. Hints are looked for
+    among short ids only: comparing two strings costs the product of their lengths."""
+    text = str(value)
+    close: list[str] = []
+    if len(text) <= HINT_LENGTH:
+        candidates = [one for one in known if len(one) <= HINT_LENGTH]
+        close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"{kind} '{value}' is not in {where}{hint}"
+    return f"{kind} '{shown(text)}' is not in {where}{hint}"
 
 
 def module_fact_problems(facts: LocatedDict, shared: Shared, eras: Eras) -> Iterator[Problem]:

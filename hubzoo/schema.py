@@ -21,6 +21,7 @@ from hubzoo.yamlnodes import (
     FLOAT,
     INT,
     NULL,
+    STR,
     MappingNode,
     Node,
     ScalarNode,
@@ -103,10 +104,11 @@ def _check_properties(
     for key_node, value in node.value:
         key = str(key_node.value)
         path = f"{where}.{key}" if where else key
-        if key in seen:
+        read_as = key if key_node.tag == STR else str(to_python(key_node))
+        if read_as in seen:  # `1` and `0x1`, `yes` and `True`: one key once read (hubzoo.located)
             yield _at(key_node, f"duplicate key '{shown(path)}'")
             continue
-        seen.add(key)
+        seen.add(read_as)
         if key in rule:
             yield from check(value, rule[key], path)
         elif extra is False:
@@ -274,6 +276,10 @@ _APPLIES_TO = {
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
+    """`pattern` as JSON Schema (ECMA-262) reads it: a final `$` ends the text, where Python's
+    would also match before a final line break (`^[^\\n]+$` would accept "a line\\n")."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
     return re.compile(pattern)
 
 

@@ -12,6 +12,7 @@ registry/tags/*.yaml             vocabularies: id + display name, seeded from tf
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from hubzoo.documents import check_document
 from hubzoo.located import located
 from hubzoo.paths import display_path
 from hubzoo.preprocessing import InputMapping
-from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes
+from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes, shown
 
 TEXTS_FILE = "texts.yaml"
 CHANGELOG_FILE = "changelog.yaml"
@@ -37,8 +38,9 @@ VOCABULARIES = (
 )  # fmt: skip
 """The vocabularies the registry's facts use (registry/tags/NAME.yaml)."""
 
-CITATION_LINK = re.compile(r"\[[^\]]+\]\(https?://[^)\s]+\)")
-"""A citation links the paper: [TEXT](URL)."""
+CITATION_LINK = re.compile(r"\[[^\[\]]+\]\(https?://[^)\[\s]+\)")
+"""A citation links the paper: [TEXT](URL). Neither part holds a `[`, so that a search costs
+linear time, however large the text."""
 PAPER_PLACEHOLDER = re.compile(r"^\[\[(?P<paper>[a-z0-9_.-]+)\]\]$", re.M)
 """A line of an overview text citing a paper by id."""
 
@@ -101,7 +103,7 @@ def load_shared(registry_dir: Path, base: Path) -> tuple[Shared, list[Problem]]:
 
     def read(name: str, kind: str) -> Any:
         path = registry_dir / name
-        if not path.is_file():
+        if not os.path.lexists(path):  # anything else there (a FIFO, a folder) is read and refused
             problems.append(Problem(display_path(path, base), 1, 1, "missing shared file"))
             return {}
         return read_document(path, kind, base, problems) or {}
@@ -145,7 +147,8 @@ def _publishers(registry_dir: Path, base: Path, problems: list[Problem]) -> dict
         if data is None:
             continue
         if data["id"] != path.stem:
-            problems.append(data.problem("id", f"id '{data['id']}' must equal the file name"))
+            message = f"id '{shown(data['id'])}' must equal the file name"
+            problems.append(data.problem("id", message))
             continue
         publishers[data["id"]] = Publisher(**data)
     return publishers
@@ -157,7 +160,7 @@ def _vocabularies(
     vocabularies: dict[str, dict[str, str]] = {}
     for name in VOCABULARIES:
         path = registry_dir / TAGS_FOLDER / f"{name}.yaml"
-        if not path.is_file():  # an empty vocabulary: any id a record uses is reported
+        if not os.path.lexists(path):  # an empty vocabulary: any id a record uses is reported
             vocabularies[name] = {}
             continue
         data = read_document(path, "vocabulary", base, problems) or {"values": []}
@@ -173,21 +176,20 @@ def _citation_problems(texts: Any, papers: Any) -> Iterator[Problem]:
     for text_id, text in overviews.items():
         for match in PAPER_PLACEHOLDER.finditer(text):
             if match["paper"] not in papers:
-                message = (
-                    f"overview '{text_id}' cites paper '{match['paper']}', not in {PAPERS_FILE}"
-                )
+                message = f"overview '{shown(text_id)}' cites paper '{shown(match['paper'])}', not in {PAPERS_FILE}"
                 yield overviews.problem(text_id, message)
     for paper, entry in papers.items():
         if not CITATION_LINK.search(entry["citation"]):
-            message = f"paper '{paper}': a citation links the paper, as [TEXT](URL)"
+            message = f"paper '{shown(paper)}': a citation links the paper, as [TEXT](URL)"
             yield entry.problem("citation", message)
 
 
 def _input_mapping_problems(mappings: Any) -> Iterator[Problem]:
     for key, entry in mappings.items():
         if len(entry["offset"]) != 3:
-            yield entry.problem("offset", f"input mapping '{key}': offset needs 3 values (RGB)")
+            message = f"input mapping '{shown(key)}': offset needs 3 values (RGB)"
+            yield entry.problem("offset", message)
         if len(entry["output_range"]) != 2:
             yield entry.problem(
-                "output_range", f"input mapping '{key}': output_range is [low, high]"
+                "output_range", f"input mapping '{shown(key)}': output_range is [low, high]"
             )

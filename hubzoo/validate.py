@@ -22,7 +22,7 @@ from hubzoo.documents import check_document
 from hubzoo.eras import Eras, load_eras
 from hubzoo.families import FAMILIES_FOLDER, ZOO_FACTS_FOLDER, load_families
 from hubzoo.family import Family, ModulePlace
-from hubzoo.handles import deployment_handle
+from hubzoo.handles import deployment_handle, is_handle
 from hubzoo.located import LocatedDict, located
 from hubzoo.lock import LOCK_FILE, Lock, read_lock
 from hubzoo.paths import TEMPLATES_DIR, display_path
@@ -37,7 +37,7 @@ from hubzoo.resolve import (
 )
 from hubzoo.rules import deployment_problems, fact_problem, module_problems
 from hubzoo.shared import PUBLISHERS_FOLDER, SHARED_FILES, TAGS_FOLDER, Shared, load_shared
-from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes
+from hubzoo.yamlnodes import STR, Problem, YamlRejected, load_nodes, plain_tag, shown
 
 RECORD_SUFFIXES = (".yaml", ".yml")
 SHARED_FOLDERS = (FAMILIES_FOLDER, ZOO_FACTS_FOLDER, PUBLISHERS_FOLDER, TAGS_FOLDER, "schema")
@@ -72,19 +72,43 @@ def find_record_files(registry_dir: Path) -> list[Path]:
 
 
 def _record_file_names(registry_dir: str) -> list[str]:
-    """`find_record_files` as strings: paths of thousands of files, made cheaply."""
+    """`find_record_files` as strings: paths of thousands of files, made cheaply. Each folder's
+    files, then its subfolders', walked without recursion (no depth of folders exhausts the
+    stack); links are never followed into folders (a link named *.yaml is listed, and refused
+    when read unless it leads to a regular file); unreadable folders are skipped."""
     found: list[str] = []
-    for root, dirs, files in os.walk(registry_dir):
+    pending = [registry_dir]
+    while pending:
+        root = pending.pop()
         top = root == registry_dir
+        folders, files = _folder_entries(root)
         if top:
-            dirs[:] = [d for d in dirs if d not in SHARED_FOLDERS]
-        dirs.sort()
+            folders = [name for name in folders if name not in SHARED_FOLDERS]
         found.extend(
             os.path.join(root, name)
             for name in sorted(files)
             if name.endswith(RECORD_SUFFIXES) and not (top and name in SHARED_FILES)
         )
+        pending.extend(os.path.join(root, name) for name in sorted(folders, reverse=True))
     return found
+
+
+def _folder_entries(folder: str) -> tuple[list[str], list[str]]:
+    """The names in `folder`: (real subfolders to walk into, everything else); nothing when it
+    cannot be read."""
+    folders: list[str] = []
+    files: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    is_folder = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_folder = False
+                (folders if is_folder else files).append(entry.name)
+    except OSError:
+        return [], []
+    return folders, files
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,8 @@ class Context:
     handles: frozenset[str]  # every record file's handle
     handle_of: dict[str, str | None]  # every record file's path -> its handle
     build_records: bool
+    refused_families: frozenset[str]  # families whose files are there but have problems
+    in_run: frozenset[str]  # the handles of the files this run checks (and reports on)
 
 
 @dataclass(frozen=True)
@@ -142,9 +168,12 @@ def validate(
     given = dict.fromkeys(os.path.abspath(path) for path in paths) if paths is not None else None
     files = list(given) if given is not None else every_file
     handle_of = {path: _handle_of_path(path, registry_dir) for path in every_file}
+    checked_lock = lock if check_lock and lock.readable else None
+    in_run = (handle_of.get(path) or _handle_of_path(path, registry_dir) for path in files)
     context = Context(
-        registry_dir, base, shared, eras, families, lock if check_lock else None,
+        registry_dir, base, shared, eras, families, checked_lock,
         frozenset(handle for handle in handle_of.values() if handle), handle_of, build_records,
+        _family_stems(registry_dir) - families.keys(), frozenset(h for h in in_run if h),
     )  # fmt: skip
     seen: dict[str, str] = {}
     for checked in _check_all(files, context):
@@ -213,6 +242,12 @@ class RecordChecker:
         if handle is None:
             message = f"not a record: its path is not a handle ({context.registry_dir})"
             return Checked(display, None, None, [Problem(display, 1, 1, message)])
+        if not is_handle(handle):
+            message = (
+                f"not a record: {shown(handle)} is not a handle (lowercase PUBLISHER/NAME.../"
+                f"VERSION, VERSION 1, 2, ...)"
+            )
+            return Checked(display, None, None, [Problem(display, 1, 1, message)])
         parts = deployment_handle(handle)
         data = self._bare(path, display, handle)
         if data is None:
@@ -241,8 +276,8 @@ class RecordChecker:
         that only names its parent (most files), read without a YAML parser: their bytes are
         comment lines and `family: ID` (`parent: HANDLE`), which YAML reads as exactly that
         mapping. None for any other file, which the parser reads."""
-        try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
+        try:  # opened as the parser's reading opens files: a FIFO or a terminal must not block
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except OSError:
             return None
         try:
@@ -253,7 +288,7 @@ class RecordChecker:
             return None
         finally:
             os.close(descriptor)
-        match = _BARE_RECORD.fullmatch(raw)
+        match = _BARE_RECORD.fullmatch(raw) if len(raw) <= _BARE_RECORD_MAX_BYTES else None
         if match is None:
             return None
         key, value = match["key"].decode(), match["value"].decode()
@@ -262,7 +297,7 @@ class RecordChecker:
             valid = key == "family" and value in self.context.families
         else:
             valid = key == "parent" and value == parts.parent
-        if not valid:
+        if not valid or plain_tag(value) != STR:  # `family: 1` is a number to the parser
             return None
         line = raw.count(b"\n", 0, match.start("key")) + 1
         data = LocatedDict({key: value})
@@ -272,6 +307,8 @@ class RecordChecker:
     def _module(self, handle: str, data: LocatedDict) -> tuple[ModuleRecord | None, list[Problem]]:
         context = self.context
         family = context.families.get(data["family"])
+        if family is None and data["family"] in context.refused_families:
+            return None, []  # the problems of its family's files stand for it
         if family is None:
             message = unknown("family", data["family"], context.families, "the valid families")
             return None, [data.problem("family", message)]
@@ -300,7 +337,12 @@ class RecordChecker:
         if data["parent"] != parts.parent:
             message = f"parent must be the module the path names, {parts.parent}"
             return None, [data.problem("parent", message)]
+        if not is_handle(parts.parent) or deployment_handle(parts.parent) is not None:
+            message = f"{parts.parent} is not a module handle: a deployment converts a module"
+            return None, [data.problem("parent", message)]
         parent = self._parent(parts.parent)
+        if parent is None and parts.parent in context.in_run:
+            return None, []  # the parent's problems, reported in this run, stand for it
         if parent is None:
             return None, [data.problem("parent", f"parent {parts.parent} has no valid record")]
         family = context.families[parent.family]
@@ -321,9 +363,17 @@ class RecordChecker:
             path = os.path.join(self.context.registry_dir, f"{handle}.yaml")
             if os.path.isfile(path):
                 self.check(path)
-            else:
-                self._modules[handle] = None
+            self._modules.setdefault(handle, None)  # a file refused before its facts were read
         return self._modules[handle]
+
+
+def _family_stems(registry_dir: Path) -> frozenset[str]:
+    """The ids named by the files of registry/families/ and registry/zoo_facts/."""
+    return frozenset(
+        path.stem
+        for folder in (FAMILIES_FOLDER, ZOO_FACTS_FOLDER)
+        for path in (registry_dir / folder).glob("*.yaml")
+    )
 
 
 def _own_facts(data: LocatedDict) -> LocatedDict:

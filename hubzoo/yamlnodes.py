@@ -68,16 +68,21 @@ on an 8 MiB stack, 400 on a 128 KiB thread stack. PyYAML's recurses in Python. A
 is about 50."""
 
 
+def plain_tag(text: str) -> str:
+    """The tag YAML 1.1 gives `text` written as a plain (unquoted) scalar: INT for `0xE0`, NULL
+    for `~`, STR for `=` and `<<`, ..."""
+    for tag, pattern in _IMPLICIT.get(text[:1], ()):
+        if pattern.match(text):
+            return tag
+    return STR
+
+
 class _Loader(_BaseLoader):
-    """libyaml's safe loader, resolving plain scalars through `_IMPLICIT` only."""
+    """libyaml's safe loader, resolving plain scalars through `plain_tag` only."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is ScalarNode:
-            if implicit[0]:
-                for tag, pattern in _IMPLICIT.get(value[:1], ()):
-                    if pattern.match(value):
-                        return tag
-            return STR
+            return plain_tag(value) if implicit[0] else STR
         return SEQ if kind is SequenceNode else MAP
 
 
@@ -136,17 +141,14 @@ def position(node: Node) -> tuple[int, int]:
 def load_nodes(path: Path, display: str) -> tuple[Node, bytes]:
     """Read the regular file `path` and compose its single YAML document, refusing anything
     unsafe or odd. Returns the document's root node and the file's bytes."""
-    data = _read_regular_file(path, display)
-    if len(data) > MAX_FILE_BYTES:
-        raise YamlRejected(
-            Problem(display, 1, 1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
-        )
-    return compose_text(_decode(data, display), display), data
+    data = read_regular_file(path, display, MAX_FILE_BYTES)
+    return compose_text(decode_text(data, display), display), data
 
 
-def _read_regular_file(path: Path, display: str) -> bytes:
-    """The first MAX_FILE_BYTES + 1 bytes of `path`; a FIFO, device, socket or folder is refused
-    without waiting (opened non-blocking, its type checked before any read)."""
+def read_regular_file(path: Path | str, display: str, limit: int) -> bytes:
+    """The bytes of the regular file `path`, at most `limit` of them (YamlRejected, located at
+    1:1, for a larger file); a FIFO, device, socket or folder is refused without waiting (opened
+    non-blocking, its type checked before any read)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
         descriptor = os.open(path, flags)
@@ -161,11 +163,14 @@ def _read_regular_file(path: Path, display: str) -> bytes:
         raise YamlRejected(Problem(display, 1, 1, f"not a regular file but {kind}"))
     with os.fdopen(descriptor, "rb") as handle:
         try:
-            return handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(limit + 1)
         except OSError as error:
             raise YamlRejected(
                 Problem(display, 1, 1, f"cannot read file: {error.strerror}")
             ) from None
+    if len(data) > limit:
+        raise YamlRejected(Problem(display, 1, 1, f"file is larger than {limit // 1024:,} KiB"))
+    return data
 
 
 _KINDS = {
@@ -177,7 +182,7 @@ _KINDS = {
 }
 
 
-def _file_kind(path: Path) -> str | None:
+def _file_kind(path: Path | str) -> str | None:
     """What `path` is when it exists and is not a regular file (as messages name it)."""
     try:
         mode = os.stat(path).st_mode
@@ -186,7 +191,8 @@ def _file_kind(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "a special file")
 
 
-def _decode(data: bytes, display: str) -> str:
+def decode_text(data: bytes, display: str) -> str:
+    """`data` as UTF-8 text without NUL characters; YamlRejected, at the byte, otherwise."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -379,10 +385,11 @@ def _read_float(text: str) -> float:
     if digits in (".nan", ".inf"):
         raise NumberError(f"{text} is not allowed: numbers must be finite (no NaN or infinity)")
     try:
-        if ":" in digits:
-            value = 0.0
-            for part in digits.split(":"):
-                value = value * 60 + float(part)
+        if ":" in digits:  # summed from the seconds up, as PyYAML does: the same rounding
+            value, base = 0.0, 1
+            for part in reversed(digits.split(":")):
+                value += float(part) * base
+                base *= 60
         else:
             value = float(digits)
     except ValueError:

@@ -2,6 +2,7 @@
 
 import argparse
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a message never fails to print
             stream.reconfigure(errors="backslashreplace")
-    if not args.registry.is_dir():
+    if not os.path.isdir(args.registry):  # False, not an error, for a name too long
         print(f"error: registry folder {args.registry} does not exist", file=sys.stderr)
         return 2
     started = time.perf_counter()

@@ -1,8 +1,11 @@
 """Hypothesis strategies for hostile YAML: the registry's real files, mutated; arbitrary documents.
 
-Mutations work on the text the way a careless or hostile editor would: a value replaced by a
-YAML 1.1 oddity, a key added or renamed, a value turned into another type or nested deep, lines
-dropped, repeated or re-indented, YAML syntax characters and invalid bytes inserted.
+The files are those of the record model: family files and zoo facts (where most facts are
+written), module record and deployment files (most one line: `family: ID`, `parent: HANDLE`),
+and the shared files. Mutations work on the text the way a careless or hostile editor would: a
+value replaced by a YAML 1.1 oddity, a key added or renamed, a value turned into another type or
+nested deep, lines dropped, repeated or re-indented, YAML syntax characters and invalid bytes
+inserted.
 """
 
 from __future__ import annotations
@@ -14,20 +17,70 @@ from collections.abc import Callable
 import yaml
 from hypothesis import strategies as st
 
+from hubzoo.handles import deployment_handle
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.validate import find_record_files
 
-RECORDS = {
-    path.relative_to(REGISTRY_DIR).as_posix(): path.read_text()
-    for path in find_record_files(REGISTRY_DIR)
+
+def _texts(paths: list) -> dict[str, str]:
+    return {path.relative_to(REGISTRY_DIR).as_posix(): path.read_text() for path in paths}
+
+
+_ALL_RECORDS = _texts(find_record_files(REGISTRY_DIR))
+DEPLOYMENTS = {
+    path: text
+    for path, text in _ALL_RECORDS.items()
+    if deployment_handle(path.removesuffix(".yaml")) is not None
 }
-"""The real records by path relative to the registry, as text."""
-SHARED = {
-    path.relative_to(REGISTRY_DIR).as_posix(): path.read_text()
-    for path in [*sorted(REGISTRY_DIR.glob("*/*.yaml")), REGISTRY_DIR / "papers.yaml"]
-    if path.relative_to(REGISTRY_DIR).as_posix() not in RECORDS
-}
-"""The shared files (tags, architectures, publishers, collections, papers)."""
+"""The deployment record files by path relative to the registry, as text."""
+MODULE_RECORDS = {path: text for path, text in _ALL_RECORDS.items() if path not in DEPLOYMENTS}
+"""The module record files."""
+FAMILY_FILES = _texts(
+    sorted([*REGISTRY_DIR.glob("families/*.yaml"), *REGISTRY_DIR.glob("zoo_facts/*.yaml")])
+)
+"""The family files and zoo facts files."""
+SHARED = _texts(
+    [
+        *sorted(REGISTRY_DIR.glob("*.yaml")),
+        *sorted(REGISTRY_DIR.glob("publishers/*.yaml")),
+        *sorted(REGISTRY_DIR.glob("tags/*.yaml")),
+    ]
+)
+"""The shared files (texts, changelog, papers, collections, preprocessing, publishers, tags)."""
+STATED = {path: text for path, text in MODULE_RECORDS.items() if "\nfacts:" in text}
+"""The module record files that state facts of their own."""
+
+
+def _family_of(relative: str) -> str:
+    """The family a module record or deployment file belongs to."""
+    if relative in DEPLOYMENTS:
+        relative = yaml.safe_load(DEPLOYMENTS[relative])["parent"] + ".yaml"
+    return str(yaml.safe_load(MODULE_RECORDS[relative])["family"])
+
+
+RECORDS_OF_FAMILY: dict[str, list[str]] = {}
+"""Every module record and deployment file, by family id."""
+for _path in sorted(_ALL_RECORDS):
+    RECORDS_OF_FAMILY.setdefault(_family_of(_path), []).append(_path)
+
+
+def targets_of(relative: str) -> list[str]:
+    """The record files whose validation reads `relative`: a module record with its
+    deployments, a few records of a family (its first and last module record, a deployment),
+    one module record and one deployment for a shared file."""
+    if relative in DEPLOYMENTS:
+        return [relative]
+    if relative in MODULE_RECORDS:
+        stem = relative.removesuffix(".yaml") + "/"
+        return [relative, *(path for path in DEPLOYMENTS if path.startswith(stem))]
+    stem = relative.rsplit("/", 1)[-1].removesuffix(".yaml")
+    if relative in FAMILY_FILES and stem in RECORDS_OF_FAMILY:
+        records = RECORDS_OF_FAMILY[stem]
+        modules = [path for path in records if path in MODULE_RECORDS]
+        deployments = [path for path in records if path in DEPLOYMENTS]
+        return [modules[0], modules[-1], *deployments[:1]]
+    return [sorted(STATED)[0], sorted(DEPLOYMENTS)[0]]
+
 
 YAML_1_1_SCALARS = [
     # integers in every YAML 1.1 notation, at and beyond the 64-bit bounds
@@ -60,8 +113,10 @@ SYNTAX = [
 ]  # fmt: skip
 
 KEYS = [
-    "handle", "height", "width", "signatures", "batch_norm_momentum", "num_features",
-    "num_classes", "changelog", "page", "counterpart", "license", "input_size", "checkpoint",
+    "family", "parent", "id", "namespace", "facts", "variants", "lines", "releases", "tasks",
+    "deployments", "changes", "path", "image_size", "signatures", "batch_norm_momentum",
+    "num_features", "num_classes", "min_image_size", "network", "hyperparameters", "era",
+    "format", "input_kind", "counterpart", "license", "checkpoint_source", "display_name",
     "<<", "=", "? [a]", "[a]", "{a: 1}", '"a\\nb"', "1", "0x1", "~", "null", "yes", ".nan",
     "k" * 2000, "'quoted key'", "&a k", "*a", "!!int 3",
 ]  # fmt: skip
@@ -204,7 +259,7 @@ def _mutate_bytes(draw: st.DrawFn, data: bytes) -> bytes:
 
 
 @st.composite
-def mutated_files(draw: st.DrawFn, originals: dict[str, str] = RECORDS) -> tuple[str, bytes]:
+def mutated_files(draw: st.DrawFn, originals: dict[str, str]) -> tuple[str, bytes]:
     """(path relative to the registry, mutated bytes) for one of `originals`."""
     path = draw(st.sampled_from(sorted(originals)))
     text = originals[path]
@@ -214,17 +269,21 @@ def mutated_files(draw: st.DrawFn, originals: dict[str, str] = RECORDS) -> tuple
 
 
 @st.composite
-def dumped_records(draw: st.DrawFn) -> tuple[str, bytes]:
-    """A real record loaded, one value replaced by an arbitrary value, dumped in some style."""
-    path = draw(st.sampled_from(sorted(RECORDS)))
-    data = yaml.safe_load(RECORDS[path])
+def dumped_files(draw: st.DrawFn, originals: dict[str, str]) -> tuple[str, bytes]:
+    """A real file loaded, one value at any depth replaced by an arbitrary value (or removed),
+    dumped in some style."""
+    path = draw(st.sampled_from(sorted(originals)))
+    data = yaml.safe_load(originals[path])
     target = data
     while True:
         key = draw(st.sampled_from(sorted(target, key=str)))
-        if not isinstance(target[key], dict) or draw(st.booleans()):
+        if not isinstance(target[key], dict) or not target[key] or draw(st.booleans()):
             break
         target = target[key]
-    target[key] = draw(plain_values())
+    if draw(st.integers(0, 9)) == 0:
+        del target[key]
+    else:
+        target[key] = draw(plain_values())
     return path, _dump(draw, data)
 
 

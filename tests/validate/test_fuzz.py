@@ -1,14 +1,21 @@
-"""Property-based: whatever the YAML, the validator ends with exit 0 or 1, every problem one
-located line, no traceback, no hang; and a record it accepts holds the values YAML 1.1 reads.
+"""Property-based: whatever the YAML, in whichever file of the record model (a family, its zoo
+facts, a module record, a deployment, a shared file), the validator ends with exit 0 or 1,
+every problem one located line, no traceback, no hang; a file it reads holds the values YAML 1.1
+reads; and numbers in any YAML 1.1 notation reach the resolved records.
 
-Most cases call the library on a copy of the registry (fast); a sample runs the command.
-`--hypothesis-show-statistics` prints how many cases each property ran.
+Most cases call the library on a copy of the registry (one file overwritten, then restored); a
+sample runs the command. The cases are derandomized (CI runs the same 1,000-odd each time);
+`--hypothesis-show-statistics` prints how many each property ran.
 """
 
+import datetime
+import math
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,16 +24,19 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
-from hubzoo.record import Record
-from hubzoo.shared import SharedData, load_shared
-from hubzoo.validate import check_record_file
-from hubzoo.yamlnodes import Problem, YamlRejected, load_nodes
+from hubzoo.validate import ValidationResult, validate
+from hubzoo.yamlnodes import YamlRejected, load_nodes, to_python
 from tests.validate.mutations import (
-    RECORDS,
+    DEPLOYMENTS,
+    FAMILY_FILES,
+    MODULE_RECORDS,
+    RECORDS_OF_FAMILY,
     SHARED,
+    STATED,
     arbitrary_documents,
-    dumped_records,
+    dumped_files,
     mutated_files,
+    targets_of,
     yaml_1_1_fractions,
     yaml_1_1_integers,
 )
@@ -34,152 +44,176 @@ from tests.validate.mutations import (
 FUZZ = settings(
     deadline=None,
     database=None,
+    derandomize=True,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 VALIDATE = [sys.executable, str(REPO_ROOT / "scripts" / "validate.py")]
 LOCATED = re.compile(r"^(?P<path>registry/\S+):(?P<line>[1-9][0-9]*):(?P<col>[1-9][0-9]*): \S")
 SUMMARY = re.compile(r"^[1-9][0-9]* problem\(s\) in [1-9][0-9]* file\(s\)$")
-ANY_RECORD = sorted(RECORDS)[0]
+RECORD_FILES = {**MODULE_RECORDS, **DEPLOYMENTS}
+V1_FAMILY, V1_ZOO = "families/inception_v1.yaml", "zoo_facts/inception_v1.yaml"
+V1_MIN_IMAGE_SIZE = 32  # registry/zoo_facts/inception_v1.yaml
 
 
 @pytest.fixture(scope="module")
-def fuzz_registry(tmp_path_factory) -> tuple[Path, SharedData]:
-    """A copy of the registry whose records the cases overwrite, and its shared data."""
+def fuzz_registry(tmp_path_factory) -> Path:
+    """A copy of the registry whose files the cases overwrite (and restore)."""
     root = tmp_path_factory.mktemp("fuzz") / "registry"
     shutil.copytree(REGISTRY_DIR, root)
-    shared, problems = load_shared(root, root.parent)
-    assert problems == []
-    return root, shared
+    return root
 
 
-def assert_located(problem: Problem, display: str, data: bytes) -> None:
-    assert problem.path == display
-    lines = len(data.decode("utf-8", "replace").splitlines())  # every kind of line break
-    assert 1 <= problem.line <= lines + 1 and problem.col >= 1, problem
-    assert problem.message.strip(), problem
-    text = str(problem)
-    assert text.startswith(f"{display}:{problem.line}:{problem.col}: ")
-    assert len(text.splitlines()) == 1, text
-
-
-def assert_as_yaml_reads_it(record: Record, data: bytes) -> None:
-    """The record's numbers and booleans are what libyaml's safe loader reads (YAML 1.1)."""
-    try:
-        expected = yaml.load(data, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return  # e.g. `=`, a plain string to us, has no constructor in PyYAML
-    size = expected["input_size"]
-    assert record.image_size == (size["height"], size["width"])
-    assert record.num_features == expected.get("num_features")
-    assert record.num_classes == expected.get("num_classes")
-    assert record.batch_norm_momentum == expected.get("batch_norm_momentum")
-    assert record.fine_tunable is expected["fine_tunable"]
-    assert record.signatures == tuple(expected["signatures"])
-
-
-def check_case(root: Path, shared: SharedData, relative: str, data: bytes) -> None:
+@contextmanager
+def written(root: Path, relative: str, data: bytes) -> Iterator[Path]:
+    """`relative` holds `data` for the time of the block, then its own text again."""
     path = root / relative
+    original = path.read_bytes()
     path.write_bytes(data)
-    display = f"registry/{relative}"
-    handle, record, problems = check_record_file(path, display, root, shared)
-    event(_outcome(path, display, problems))
-    if problems:
-        assert handle is None and record is None
-        for problem in problems:
-            assert_located(problem, display, data)
-    else:
-        assert record is not None and handle == record.handle
-        assert_as_yaml_reads_it(record, data)
-
-
-def _outcome(path: Path, display: str, problems: list[Problem]) -> str:
-    if not problems:
-        return "accepted"
     try:
-        load_nodes(path, display)
+        yield path
+    finally:
+        path.write_bytes(original)
+
+
+def assert_located(root: Path, result: ValidationResult) -> None:
+    """Every problem is one line, `registry/PATH:LINE:COL: message`, at a line of its file."""
+    for problem in result.problems:
+        text = str(problem)
+        assert LOCATED.match(text) and len(text.splitlines()) == 1, text
+        assert problem.message.strip(), text
+        path = root.parent / problem.path
+        if path.is_file():  # every kind of line break counts, so the bound is generous
+            lines = len(path.read_bytes().decode("utf-8", "replace").splitlines())
+            assert problem.line <= lines + 1, text
+
+
+def assert_as_yaml_1_1_reads_it(path: Path, data: bytes) -> None:
+    """A file the validator reads holds the values libyaml's safe loader reads (YAML 1.1):
+    numbers in every notation, booleans, nulls, strings; dates stay their text."""
+    try:
+        ours = to_python(load_nodes(path, "file")[0])
     except YamlRejected:
-        return "refused when read"
-    return "refused by the schema or the code rules"
+        return
+    if b"<<" in data:
+        return  # a merge key to PyYAML, a plain key here
+    try:
+        theirs = yaml.load(data, Loader=yaml.CSafeLoader)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return  # e.g. `=`, a plain string here, has no constructor in PyYAML
+    assert_same(ours, theirs)
 
 
-@settings(FUZZ, max_examples=600)
-@given(case=mutated_files())
-def test_mutated_records(fuzz_registry, case):
-    check_case(*fuzz_registry, *case)
+def assert_same(ours: object, theirs: object) -> None:
+    if isinstance(theirs, datetime.date):
+        assert isinstance(ours, str)
+    elif isinstance(theirs, dict):
+        assert isinstance(ours, dict) and list(ours) == list(theirs), (ours, theirs)
+        for key in theirs:
+            assert_same(ours[key], theirs[key])
+    elif isinstance(theirs, list):
+        assert isinstance(ours, list) and len(ours) == len(theirs), (ours, theirs)
+        for mine, its in zip(ours, theirs, strict=True):
+            assert_same(mine, its)
+    else:
+        assert type(ours) is type(theirs) and ours == theirs, (ours, theirs)
+        assert not (isinstance(ours, float) and not math.isfinite(ours))
+
+
+def check_case(root: Path, relative: str, data: bytes) -> None:
+    """Overwrite one file, validate the records that read it, check what came out."""
+    targets = targets_of(relative)
+    with written(root, relative, data) as path:
+        result = validate(root, [root / target for target in targets], base=root.parent)
+        assert_located(root, result)
+        assert_as_yaml_1_1_reads_it(path, data)
+    event("accepted" if not result.problems else "refused")
+    if not result.problems:
+        resolved = {*result.modules, *result.deployments}
+        assert resolved == {target.removesuffix(".yaml") for target in targets}
+
+
+@settings(FUZZ, max_examples=300)
+@given(case=mutated_files(FAMILY_FILES))
+def test_mutated_family_and_zoo_facts_files(fuzz_registry, case):
+    check_case(fuzz_registry, *case)
+
+
+@settings(FUZZ, max_examples=120)
+@given(case=mutated_files(STATED) | mutated_files(MODULE_RECORDS) | mutated_files(DEPLOYMENTS))
+def test_mutated_record_and_deployment_files(fuzz_registry, case):
+    check_case(fuzz_registry, *case)
 
 
 @settings(FUZZ, max_examples=150)
+@given(case=dumped_files(FAMILY_FILES) | dumped_files(STATED) | dumped_files(DEPLOYMENTS))
+def test_files_with_a_value_of_any_type_in_any_style(fuzz_registry, case):
+    check_case(fuzz_registry, *case)
+
+
+@settings(FUZZ, max_examples=120)
 @given(
-    relative=st.sampled_from(sorted(RECORDS)),
-    height=st.integers(1, 4096),
-    width=st.integers(1, 4096),
-    data=st.data(),
+    relative=st.sampled_from([V1_FAMILY, sorted(STATED)[0], sorted(DEPLOYMENTS)[0]]),
+    data=arbitrary_documents(),
 )
-def test_numbers_in_any_yaml_1_1_notation_reach_the_record(
-    fuzz_registry, relative, height, width, data
-):
-    """One conversion: the schema's range, the code rule's minimum and the record agree."""
-    root, shared = fuzz_registry
-    text = RECORDS[relative]
-    text = re.sub(r"height: \d+", f"height: {data.draw(yaml_1_1_integers(height))}", text)
-    text = re.sub(r"width: \d+", f"width: {data.draw(yaml_1_1_integers(width))}", text)
-    momentum = data.draw(st.floats(0, 1, exclude_max=True))
-    fraction = data.draw(yaml_1_1_fractions(momentum))
-    text = re.sub(r"batch_norm_momentum: \S+", f"batch_norm_momentum: {fraction}", text)
-    path = root / relative
-    path.write_text(text)
-    display = f"registry/{relative}"
-    _, record, problems = check_record_file(path, display, root, shared)
-    minimum = shared.architectures[yaml.safe_load(text)["architecture"]].min_image_size
-    below = [side for side, size in (("height", height), ("width", width)) if size < minimum]
-    assert [p.message.split()[0] for p in problems] == [f"input_size.{side}" for side in below]
-    if not below:
-        assert record is not None and record.image_size == (height, width)
-        assert_as_yaml_reads_it(record, text.encode())
+def test_arbitrary_documents(fuzz_registry, relative, data):
+    check_case(fuzz_registry, relative, data)
+
+
+@settings(FUZZ, max_examples=120)
+@given(case=mutated_files(SHARED) | dumped_files(SHARED))
+def test_mutated_shared_files(fuzz_registry, case):
+    check_case(fuzz_registry, *case)
 
 
 @settings(FUZZ, max_examples=200)
-@given(case=dumped_records())
-def test_records_with_a_value_of_any_type_in_any_style(fuzz_registry, case):
-    check_case(*fuzz_registry, *case)
+@given(size=st.integers(1, 4096), momentum=st.floats(0, 1, exclude_max=True), data=st.data())
+def test_numbers_in_any_yaml_1_1_notation_reach_the_records(fuzz_registry, size, momentum, data):
+    """One conversion: the schema's range, the code rule's minimum and the resolved records
+    agree on what `image_size` and `batch_norm_momentum` are, written in any YAML 1.1 notation
+    in the family, and `min_image_size` in its zoo facts."""
+    size_text = data.draw(yaml_1_1_integers(size))
+    fraction = data.draw(yaml_1_1_fractions(momentum))
+    assert yaml.safe_load(f"[{size_text}]") == [size]
+    family = FAMILY_FILES[V1_FAMILY].replace("{image_size: 224}", f"{{image_size: {size_text}}}")
+    family = family.replace("  batch_norm_momentum: 0.99", f"  batch_norm_momentum: {fraction}")
+    zoo = FAMILY_FILES[V1_ZOO].replace(
+        f"min_image_size: {V1_MIN_IMAGE_SIZE}",
+        f"min_image_size: {data.draw(yaml_1_1_integers(V1_MIN_IMAGE_SIZE))}",
+    )
+    modules = [path for path in RECORDS_OF_FAMILY["inception_v1"] if path in MODULE_RECORDS]
+    root = fuzz_registry
+    with written(root, V1_FAMILY, family.encode()), written(root, V1_ZOO, zoo.encode()):
+        result = validate(root, [root / path for path in modules], base=root.parent,
+                          check_lock=False)  # fmt: skip
+    assert_located(root, result)
+    if size < V1_MIN_IMAGE_SIZE:
+        assert {p.message.split(": ", 1)[1] for p in result.problems} == {
+            f"image_size {size} is below the network's minimum of {V1_MIN_IMAGE_SIZE}"
+        }
+        assert len(result.problems) == len(modules)
+        return
+    assert result.problems == [], [str(p) for p in result.problems]
+    for record in result.modules.values():
+        assert record.image_size == (size, size)
+        assert record.batch_norm_momentum in (None, yaml.safe_load(f"[{fraction}]")[0])
+    assert any(record.batch_norm_momentum is not None for record in result.modules.values())
 
 
-@settings(FUZZ, max_examples=150)
-@given(data=arbitrary_documents())
-def test_arbitrary_documents(fuzz_registry, data):
-    check_case(*fuzz_registry, ANY_RECORD, data)
-
-
-@settings(FUZZ, max_examples=100)
-@given(case=mutated_files(SHARED))
-def test_mutated_shared_files(fuzz_registry, case):
-    root, _ = fuzz_registry
-    relative, data = case
-    (root / relative).write_bytes(data)
-    try:
-        _, problems = load_shared(root, root.parent)
-    finally:
-        (root / relative).write_text(SHARED[relative])
-    for problem in problems:
-        assert LOCATED.match(str(problem)), problem
-        assert len(str(problem).splitlines()) == 1
-
-
-@settings(FUZZ, max_examples=8)
+@settings(FUZZ, max_examples=4)
 @given(
     cases=st.lists(
-        mutated_files() | dumped_records() | mutated_files(SHARED), min_size=6, max_size=12
+        mutated_files(FAMILY_FILES) | mutated_files(RECORD_FILES) | mutated_files(SHARED)
+        | dumped_files(FAMILY_FILES),
+        min_size=4, max_size=8,
     )
-)
+)  # fmt: skip
 def test_the_command_on_mutated_registries(tmp_path_factory, cases):
     root = tmp_path_factory.mktemp("command") / "registry"
     shutil.copytree(REGISTRY_DIR, root)
-    written: set[str] = set()
     for index, (relative, data) in enumerate(cases):
-        if relative in written and relative in RECORDS:
-            relative = f"google/fuzz/case_{index}/1.yaml"
-        written.add(relative)
+        if relative in RECORD_FILES and index % 2:
+            relative = f"google/fuzz/case_{index}/1.yaml"  # a new record beside the old ones
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(data)
     done = subprocess.run(
@@ -193,3 +227,14 @@ def test_the_command_on_mutated_registries(tmp_path_factory, cases):
         return
     assert done.stdout and all(LOCATED.match(line) for line in done.stdout.splitlines())
     assert SUMMARY.match(done.stderr.strip()), done.stderr
+
+
+@pytest.mark.sweep
+@settings(FUZZ, derandomize=False, max_examples=20_000)
+@given(
+    case=mutated_files(FAMILY_FILES) | mutated_files(RECORD_FILES) | mutated_files(SHARED)
+    | dumped_files(FAMILY_FILES) | dumped_files(RECORD_FILES) | dumped_files(SHARED)
+)  # fmt: skip
+def test_sweep_of_new_random_cases_in_every_kind_of_file(fuzz_registry, case):
+    """Out of CI: 20,000 cases drawn anew each run, every kind of file."""
+    check_case(fuzz_registry, *case)

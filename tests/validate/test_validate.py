@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from hubzoo.contract import ALL_SIGNATURES, FORMATS, TASKS
+from hubzoo.contract import ALL_SIGNATURES, MODULE_FORMATS, TASKS
 from hubzoo.documents import SCHEMA_FILES, policy, schema_path
 from hubzoo.facts import MODULE_FACTS, ZOO_FILE_FACTS
 from hubzoo.lock import LOCK_FILE
@@ -233,7 +233,7 @@ def test_relocking_accepts_unpublished_versions_and_refuses_published_ones(tmp_p
     store.mkdir(parents=True)
     manifest = {
         "handle": "google/imagenet/inception_v1/feature_vector/1", "sha256": "ab" * 32,
-        "bytes": 1, "published_at": "", "format": "hub", "record_digest": "cd" * 32,
+        "bytes": 1, "published_at": "2026-11-24T10:00:00Z", "format": "hub", "record_digest": "cd" * 32,
         "checkpoint_sha256": "synthetic", "hubzoo_version": "0.1.0",
         "tensorflow_version": "2.21.0", "smoke": {},
     }  # fmt: skip
@@ -333,7 +333,7 @@ def test_the_schema_files_list_the_contract_names_for_editors():
     definitions = facts_schema["$defs"]
     assert definitions["task"]["enum"] == list(TASKS)
     module_facts = definitions["module_facts"]["properties"]
-    assert module_facts["format"]["enum"] == list(FORMATS)
+    assert module_facts["format"]["enum"] == list(MODULE_FORMATS)
     assert module_facts["signatures"]["items"]["enum"] == list(ALL_SIGNATURES)
 
 
