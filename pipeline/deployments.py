@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubzoo import __version__
-from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FEATURE_VECTOR, FORMATS
+from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FEATURE_VECTOR, FORMATS, TFJS
 from hubzoo.errors import HubzooError
 from hubzoo.manifest import SYNTHETIC, BuildFacts
 from hubzoo.package import package_module, unpack_artifact
@@ -30,6 +30,7 @@ from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.registry import MAX_PROBLEMS_SHOWN, Registry, load_registry
 from hubzoo.site.build import build_site
 from hubzoo.store import PublishLock, Store, open_store
+from hubzoo.toolchains import NodePackages, require_tfjs_converter
 from pipeline.publish import (
     WORK_DIR,
     Pipeline,
@@ -190,6 +191,9 @@ class DeploymentPipeline(Pipeline):
             from modules.smoke import deployment_device
 
             deployment_device(options.device, FORMATS[deployment.kind].runtime)
+            if deployment.kind == TFJS:  # the converter venv and TF.js in Node, else one line
+                require_tfjs_converter()
+                NodePackages().require()
             check_network(network, parent)
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="publish-", dir=WORK_DIR))

@@ -30,6 +30,9 @@ class Case:
     spec: ExportSpec
     parent_format: str
 
+    def __hash__(self) -> int:  # the spec's hyperparameters are a dict
+        return hash((self.spec.handle, self.parent_format))
+
     @property
     def id(self) -> str:
         return self.spec.handle.removeprefix("google/imagenet/")
@@ -104,11 +107,14 @@ class Deployments:
     def __init__(self, root: Path) -> None:
         self._root = root
 
-    @cache  # noqa: B019 - one instance per session
     def weights(self, spec: ExportSpec) -> dict[str, np.ndarray]:
+        return self._weights(spec.net, tuple(sorted(spec.hyperparameters.items())))
+
+    @cache  # noqa: B019 - one instance per session
+    def _weights(self, net: str, hyperparameters: tuple) -> dict[str, np.ndarray]:
         from modules.checkpoints.synthetic import synthetic_values
 
-        return synthetic_values(spec.net, seed=0, **spec.hyperparameters)
+        return synthetic_values(net, seed=0, **dict(hyperparameters))
 
     @cache  # noqa: B019
     def path(self, case: Case, artifact_format: str) -> Path:
