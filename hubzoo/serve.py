@@ -68,7 +68,10 @@ ARCHIVE_CONTENT_TYPE = "application/gzip"
 IMMUTABLE = "public, max-age=31536000, immutable"
 """Cache-Control of a published version's archive and manifest: they never change."""
 DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_MAX_CONNECTIONS = 32
+DEFAULT_MAX_CONNECTIONS = 128
+"""At least one per weight shard of the largest TF.js deployment, plus its model.json (54 + 1
+for Inception-ResNet V2): TF.js requests every shard at once and reads no body before every
+response has begun, so a connection waiting for a free thread would stall the others' bodies."""
 NOT_FOUND_PAGE = "404.html"
 """What mkdocs-material writes for unknown pages."""
 
