@@ -1,6 +1,8 @@
 """Pack a module folder into a reproducible .tar.gz, and unpack such an archive safely.
 
-The archive holds only what a SavedModel or a TF1 Hub module may hold (`ALLOWED_MODULE_FILES`).
+The archive holds only what a SavedModel or a TF1 Hub module may hold (`ALLOWED_MODULE_FILES`),
+or, for a deployment, the files of its format (`DEPLOYMENT_FILES`: a TF.js graph model's
+`model.json` and weight shards, a TF Lite flatbuffer).
 Members are sorted, with fixed mtimes, owners and modes, inside a gzip stream with a fixed
 header, so the same files always give the same sha256.
 
@@ -18,6 +20,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubzoo.contract import FORMATS, LITE, TFJS
 from hubzoo.errors import HubzooError
 from hubzoo.files import (
     ArchiveLimits,
@@ -48,6 +51,12 @@ _ALLOWED_FILE = re.compile(
 _ALLOWED_DIR = re.compile(r"variables|assets(/.+)?|assets\.extra(/.+)?")
 _GRAPH_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
+DEPLOYMENT_FILES = {
+    TFJS: re.compile(r"model\.json|group\d+-shard\d+of\d+\.bin"),
+    LITE: re.compile(r"model\.tflite"),
+}
+"""What a deployment's folder may hold, by format: flat, no folders."""
+
 _MTIME = 0
 _GZIP_LEVEL = 6
 
@@ -66,14 +75,17 @@ class PackagedArtifact:
     bytes: int
 
 
-def package_module(module_dir: Path, out_file: Path) -> PackagedArtifact:
+def package_module(
+    module_dir: Path, out_file: Path, artifact_format: str | None = None
+) -> PackagedArtifact:
     """Pack `module_dir` into `out_file` (written atomically) and return its sha256 and size.
 
-    Raises HubzooError when the folder holds anything outside `ALLOWED_MODULE_FILES`, or no graph.
+    Raises HubzooError when the folder holds anything outside `ALLOWED_MODULE_FILES` (a
+    deployment format's `DEPLOYMENT_FILES`), or no graph (no main file).
     """
     module_dir = Path(module_dir)
     out_file = Path(out_file)
-    dirs, files = _module_members(module_dir)
+    dirs, files = _members(module_dir, artifact_format)
     with staged_file(out_file, suffix=".tmp") as staging, open(staging, "wb") as raw:
         hashing = HashingWriter(raw)
         with (
@@ -95,8 +107,10 @@ def unpack_artifact(
     *,
     max_bytes: int = MAX_UNPACKED_BYTES,
     max_members: int = MAX_MEMBERS,
+    artifact_format: str | None = None,
 ) -> Path:
-    """Extract a module archive into `dest` (absent or empty) and return the module folder.
+    """Extract a module archive (a deployment's, given its `artifact_format`) into `dest` (absent
+    or empty) and return the module folder.
 
     Only regular files and folders at allowed module paths are accepted, within `max_bytes` and
     `max_members`: absolute names, `..`, links, devices, sparse files, unexpected files, a limit
@@ -108,10 +122,46 @@ def unpack_artifact(
     limits = ArchiveLimits(max_bytes=max_bytes, max_members=max_members)
     origin = f"module archive {archive}"
     with writing(str(dest)), staged_dir(dest, suffix=".unpacking") as work:
+        if artifact_format in DEPLOYMENT_FILES:
+            allowed = DEPLOYMENT_FILES[artifact_format]
+            main_file = FORMATS[artifact_format].main_file
+
+            def refuse(member: tarfile.TarInfo, name: str) -> str | None:
+                foreign = member.isdir() or allowed.fullmatch(name) is None
+                return f"is not a {artifact_format} deployment file" if foreign else None
+
+            names = extract_archive(archive, work, origin, limits, mode="r:gz", refuse=refuse)
+            if main_file not in names:
+                raise HubzooError(f"{archive} holds no {main_file}")
+            return dest
         names = extract_archive(archive, work, origin, limits, mode="r:gz", refuse=_foreign_member)
         if not any(name in names for name in _GRAPH_FILES):
             raise HubzooError(f"{archive} holds no saved_model.pb or saved_model.pbtxt")
     return dest
+
+
+def _members(folder: Path, artifact_format: str | None) -> tuple[list[str], list[str]]:
+    """The folder's directories and files to pack, checked for the format."""
+    if artifact_format not in DEPLOYMENT_FILES:
+        return _module_members(folder)
+    if not folder.is_dir():
+        raise HubzooError(f"deployment folder {folder} does not exist")
+    allowed = DEPLOYMENT_FILES[artifact_format]
+    paths = sorted(folder.iterdir())
+    offending = [
+        path.name
+        for path in paths
+        if path.is_symlink() or not path.is_file() or allowed.fullmatch(path.name) is None
+    ]
+    if offending:
+        raise HubzooError(
+            f"{folder} holds files a {artifact_format} deployment may not hold: "
+            f"{', '.join(offending)}"
+        )
+    main_file = FORMATS[artifact_format].main_file
+    if not (folder / main_file).is_file():
+        raise HubzooError(f"{folder} holds no {main_file}")
+    return [], [path.name for path in paths]
 
 
 def _module_members(module_dir: Path) -> tuple[list[str], list[str]]:

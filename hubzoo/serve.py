@@ -5,7 +5,16 @@ Routes:
     /HANDLE.tar.gz                     the archive, as a download
     /HANDLE.json                       its manifest, to verify the archive against
     /HANDLE                            redirect to the site's page for HANDLE, /modules/HANDLE/
+    /DEPLOYMENT/FILE[?tfjs-format=file]  a file of a published deployment: what TF.js's
+                                       `tf.loadGraphModel(URL, {fromTFHub: true})` asks for
+                                       (`URL/model.json?tfjs-format=file`, then each weight shard
+                                       beside it), or `model.tflite`
+    /DEPLOYMENT?lite-format=tflite     a TF Lite deployment's model.tflite, as tfhub.dev served it
     anything else                      a file of the site (index.html for a folder)
+
+A deployment's files are served from its archive, verified against its manifest and unpacked
+once per server (into a scratch folder removed by `server_close`), with the version's immutable
+headers and `Access-Control-Allow-Origin: *`, so a web page on another origin may load it.
 
 An archive is served only once the store has verified it against its manifest (size, sha256),
 with headers from those verified values: ETag (the sha256), `Repr-Digest: sha-256=:...:`,
@@ -27,6 +36,8 @@ import hashlib
 import logging
 import mimetypes
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -37,9 +48,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from hubzoo.contract import FORMATS, LITE
 from hubzoo.errors import HubzooError
-from hubzoo.handles import is_handle
+from hubzoo.handles import deployment_handle, is_handle
 from hubzoo.manifest import Manifest
+from hubzoo.package import unpack_artifact
 from hubzoo.render import PAGES_FOLDER as SITE_PAGES_FOLDER
 from hubzoo.store import (
     ARCHIVE_SUFFIX,
@@ -55,11 +68,16 @@ ARCHIVE_CONTENT_TYPE = "application/gzip"
 IMMUTABLE = "public, max-age=31536000, immutable"
 """Cache-Control of a published version's archive and manifest: they never change."""
 DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_MAX_CONNECTIONS = 32
+DEFAULT_MAX_CONNECTIONS = 128
+"""At least one per weight shard of the largest TF.js deployment, plus its model.json (54 + 1
+for Inception-ResNet V2): TF.js requests every shard at once and reads no body before every
+response has begun, so a connection waiting for a free thread would stall the others' bodies."""
 NOT_FOUND_PAGE = "404.html"
 """What mkdocs-material writes for unknown pages."""
 
 _FORMAT_QUERY = "tf-hub-format"
+_LITE_QUERY = "lite-format"
+_CONTENT_TYPES = {".json": "application/json"}
 _CHUNK = 1 << 20
 _RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
 _CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
@@ -80,12 +98,51 @@ def serve(
     Port 0 picks a free port (see `server.server_address`). The caller runs `serve_forever()`.
     """
     site_root = None if site_dir is None else Path(site_dir).resolve()
-    attributes = {"store": store, "site_root": site_root, "timeout": timeout}
+    scratch = Path(tempfile.mkdtemp(prefix="hubzoo-serve-"))
+    attributes = {
+        "store": store,
+        "site_root": site_root,
+        "timeout": timeout,
+        "deployments": _DeploymentFiles(store, scratch),
+    }
     handler = type("HubzooRequestHandler", (_Handler,), attributes)
     try:
-        return _BoundedServer((LOOPBACK, port), handler, max_connections)
+        return _BoundedServer((LOOPBACK, port), handler, max_connections, scratch)
     except OSError as error:
+        shutil.rmtree(scratch, ignore_errors=True)
         raise HubzooError(f"cannot listen on {LOOPBACK}:{port}: {error.strerror}") from error
+
+
+class _DeploymentFiles:
+    """Published deployments unpacked into a scratch folder, each once, after verification."""
+
+    def __init__(self, store: Store, scratch: Path) -> None:
+        self.store = store
+        self.scratch = scratch
+        self._lock = threading.Lock()
+
+    def file(self, handle: str, name: str) -> tuple[Manifest, Path | None] | None:
+        """The manifest of deployment `handle` and its file `name` (None if it has no such
+        file); None when no deployment `handle` is published."""
+        manifest = self.store.get_manifest(handle)
+        if manifest is None or not FORMATS[manifest.build.format].deployment:
+            return None
+        folder = self.scratch / manifest.sha256
+        with self._lock:
+            if not folder.is_dir():
+                self._unpack(handle, manifest, folder)
+        path = folder / name
+        return manifest, path if path.is_file() and not path.is_symlink() else None
+
+    def _unpack(self, handle: str, manifest: Manifest, folder: Path) -> None:
+        archive_path = self.scratch / f"{manifest.sha256}.tar.gz"
+        try:
+            with self.store.open_archive(handle) as archive, open(archive_path, "wb") as out:
+                for chunk in archive.chunks():
+                    out.write(chunk)
+            unpack_artifact(archive_path, folder, artifact_format=manifest.build.format)
+        finally:
+            archive_path.unlink(missing_ok=True)
 
 
 class _BoundedServer(ThreadingHTTPServer):
@@ -95,10 +152,17 @@ class _BoundedServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: Any, max_connections: int, scratch: Path
+    ) -> None:
         self._slots = threading.BoundedSemaphore(max_connections)
         self._closing = threading.Event()
+        self._scratch = scratch
         super().__init__(address, handler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         while not self._slots.acquire(timeout=0.1):
@@ -129,6 +193,7 @@ class _Unsatisfiable(Exception):
 class _Handler(BaseHTTPRequestHandler):
     store: Store
     site_root: Path | None
+    deployments: _DeploymentFiles
     server_version = "hubzoo"
 
     def do_GET(self) -> None:
@@ -172,11 +237,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_text(HTTPStatus.BAD_REQUEST, "invalid path", send_body)
             return
         path = "/".join(segments)
-        formats = parse_qs(query).get(_FORMAT_QUERY)
+        queries = parse_qs(query)
+        formats = queries.get(_FORMAT_QUERY)
+        parent = "/".join(segments[:-1])
         if path.endswith(ARCHIVE_SUFFIX) and is_handle(path.removesuffix(ARCHIVE_SUFFIX)):
             self._send_archive(path.removesuffix(ARCHIVE_SUFFIX), send_body)
         elif path.endswith(MANIFEST_SUFFIX) and is_handle(path.removesuffix(MANIFEST_SUFFIX)):
             self._send_manifest(path.removesuffix(MANIFEST_SUFFIX), send_body)
+        elif _LITE_QUERY in queries and is_handle(path):
+            if queries[_LITE_QUERY] != ["tflite"]:
+                message = f"only {_LITE_QUERY}=tflite is served"
+                self._send_text(HTTPStatus.BAD_REQUEST, message, send_body)
+            elif not self._send_deployment_file(path, FORMATS[LITE].main_file, send_body):
+                self._send_text(HTTPStatus.NOT_FOUND, f"no published deployment {path}", send_body)
+        elif (
+            deployment_handle(parent) is not None
+            and is_handle(parent)
+            and self._send_deployment_file(parent, segments[-1], send_body)
+        ):
+            pass
         elif formats is not None:
             if formats != ["compressed"]:
                 message = f"only {_FORMAT_QUERY}=compressed is served"
@@ -210,6 +289,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_representation(
                 ARCHIVE_CONTENT_TYPE, archive.size, archive.chunks, headers, send_body
             )
+
+    def _send_deployment_file(self, handle: str, name: str, send_body: bool) -> bool:
+        """Send file `name` of deployment `handle` (a 404 if it has none); False when no
+        deployment `handle` is published, and nothing was sent."""
+        found = self.deployments.file(handle, name)
+        if found is None:
+            return False
+        manifest, path = found
+        if path is None:
+            self._send_text(HTTPStatus.NOT_FOUND, f"{handle} has no file {name}", send_body)
+            return True
+        headers = {
+            "ETag": f'"{manifest.sha256}/{name}"',
+            **_immutable_headers(manifest),
+            "Access-Control-Allow-Origin": "*",
+        }
+        content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+        with open(path, "rb") as file:
+
+            def chunks(start: int, end: int) -> Iterator[bytes]:
+                file.seek(start)
+                while start < end and (chunk := file.read(min(_CHUNK, end - start))):
+                    start += len(chunk)
+                    yield chunk
+
+            size = path.stat().st_size
+            self._send_representation(content_type, size, chunks, headers, send_body)
+        return True
 
     def _send_manifest(self, handle: str, send_body: bool) -> None:
         manifest = self.store.get_manifest(handle)

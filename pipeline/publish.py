@@ -22,6 +22,7 @@ from hubzoo import __version__
 from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
+from hubzoo.handles import deployment_handle
 from hubzoo.manifest import SYNTHETIC, BuildFacts, Manifest
 from hubzoo.package import package_module, unpack_artifact
 from hubzoo.paths import CACHE_DIR, REGISTRY_DIR, SITE_DIR
@@ -368,5 +369,9 @@ def export_spec(record: ModuleRecord, synthetic: bool) -> ExportSpec:
 
 
 def publish(options: PublishOptions, progress: Progress | None = None) -> PublishSummary:
-    """Run the whole pipeline for one module."""
+    """Run the whole pipeline for one module (or deployment: `pipeline.deployments`)."""
+    if deployment_handle(options.query.strip().strip("/")) is not None:
+        from pipeline.deployments import publish_deployment
+
+        return publish_deployment(options, progress)
     return Pipeline(options, progress or Progress()).run()

@@ -1,4 +1,5 @@
-"""Publish one module: validate, get checkpoint, export, check, package, smoke-test, upload, site."""
+"""Publish one module or deployment: validate, get checkpoint, export, check, package, smoke-test,
+upload, site."""
 
 import argparse
 import sys
@@ -14,10 +15,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         description="Publish a module: validate its record, get its checkpoint, export it, check "
         "the export against the record, package it (deterministic .tar.gz + sha256), smoke-test the "
         "package as a consumer loads it, upload it to the store (immutable; the manifest is written "
-        "last), and rebuild the site from the store's manifests.",
+        "last), and rebuild the site from the store's manifests. A deployment handle (.../default/tfjs/1, "
+        ".../default/lite/1) publishes a TF.js or TF Lite conversion of its parent module, built "
+        "from the parent's checkpoint, checked in its runtime and against the parent's output.",
     )
     parser.add_argument(
-        "handle", help="full handle or a unique suffix, e.g. inception_v1/feature_vector/1"
+        "handle",
+        help="full handle or a unique suffix, e.g. inception_v1/feature_vector/1, or a deployment's "
+        "(ending NAME/KIND/VERSION, e.g. mobilenet_v2_100_224/feature_vector/3/default/tfjs/1)",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(

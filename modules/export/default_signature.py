@@ -32,7 +32,7 @@ def save_default_signature(
     """Write a SavedModel (tag "serve") whose one signature is `default`; returns `out_dir`."""
     from modules.nets import create_net
 
-    net = create_net(spec.net, num_classes=spec.num_classes)
+    net = create_net(spec.net, num_classes=spec.num_classes, **spec.hyperparameters)
     check_weights(net.layout(), weights, spec.handle)
     net.assign(weights)
 

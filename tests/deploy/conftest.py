@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from hubzoo.contract import CLASSIFICATION, DEFAULT_OUTPUT, DEFAULT_SIGNATURE, HUB, SAVED_MODEL_2
-from hubzoo.registry import load_registry
+from hubzoo.preprocessing import InputMapping
+from hubzoo.registry import Registry, load_registry
 from modules.export.spec import ExportSpec
 from pipeline.publish import export_spec
 from tests.export.legacy_client_check import hubzoo_test_images
@@ -29,14 +30,30 @@ class Case:
     spec: ExportSpec
     parent_format: str
 
+    def __hash__(self) -> int:  # the spec's hyperparameters are a dict
+        return hash((self.spec.handle, self.parent_format))
+
     @property
     def id(self) -> str:
         return self.spec.handle.removeprefix("google/imagenet/")
 
 
+@cache
+def registry() -> Registry:
+    return load_registry()
+
+
 def record_case(handle: str) -> Case:
-    record = load_registry().records[handle]
+    record = registry().modules[handle]
     return Case(export_spec(record, synthetic=True), record.format)
+
+
+def net_input_mapping(net: str) -> InputMapping:
+    """The input mapping the registry's records of `net` name (Inception's when none does)."""
+    found = [
+        record.preprocessing for record in registry().modules.values() if record.network == net
+    ]
+    return found[0] if found else registry().shared.input_mappings["inception"]
 
 
 def classifier_case(net: str, name: str, version: int) -> Case:
@@ -55,6 +72,7 @@ def classifier_case(net: str, name: str, version: int) -> Case:
         variable_size=False,
         signatures=(DEFAULT_SIGNATURE, "image_classification"),
         batch_norm_momentum=None,
+        input_mapping=net_input_mapping(net),
         synthetic=True,
     )
     return Case(spec, HUB if version <= 3 else SAVED_MODEL_2)
@@ -73,7 +91,12 @@ def sweep_cases() -> tuple[Case, ...]:
     """Every record of the registry, and every net as a classifier, beyond the normal run's."""
     from modules.nets import net_names
 
-    records = tuple(record_case(handle) for handle in sorted(load_registry().records))
+    buildable = (
+        handle
+        for handle, record in sorted(registry().modules.items())
+        if record.network is not None and not record.quantized
+    )
+    records = tuple(record_case(handle) for handle in buildable)
     cases = records + tuple(classifier_case(net, net, 5) for net in net_names())
     return tuple(case for case in cases if case not in NORMAL_CASES)
 
@@ -84,11 +107,14 @@ class Deployments:
     def __init__(self, root: Path) -> None:
         self._root = root
 
+    def weights(self, spec: ExportSpec) -> dict[str, np.ndarray]:
+        return self._weights(spec.net, tuple(sorted(spec.hyperparameters.items())))
+
     @cache  # noqa: B019 - one instance per session
-    def weights(self, net: str) -> dict[str, np.ndarray]:
+    def _weights(self, net: str, hyperparameters: tuple) -> dict[str, np.ndarray]:
         from modules.checkpoints.synthetic import synthetic_values
 
-        return synthetic_values(net, seed=0)
+        return synthetic_values(net, seed=0, **dict(hyperparameters))
 
     @cache  # noqa: B019
     def path(self, case: Case, artifact_format: str) -> Path:
@@ -96,7 +122,7 @@ class Deployments:
 
         out_dir = self._root / artifact_format / case.spec.handle
         return format_implementation(artifact_format).export(
-            case.spec, self.weights(case.spec.net), out_dir
+            case.spec, self.weights(case.spec), out_dir
         )
 
     @cache  # noqa: B019

@@ -89,7 +89,7 @@ def test_a_variable_size_module_keeps_its_variable_size(deployments):
 
 def test_same_record_and_weights_give_the_same_bytes(deployments, tmp_path):
     first = deployments.path(MOBILENET, LITE) / MODEL_FILE
-    second = export(MOBILENET.spec, deployments.weights(MOBILENET.spec.net), tmp_path / "again")
+    second = export(MOBILENET.spec, deployments.weights(MOBILENET.spec), tmp_path / "again")
     assert first.read_bytes() == (second / MODEL_FILE).read_bytes()
 
 

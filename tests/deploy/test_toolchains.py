@@ -8,9 +8,9 @@ import urllib.request
 import pytest
 
 from hubzoo.contract import FORMATS, LITE, MODULE_FORMATS, TFJS
+from hubzoo.documents import definition
 from hubzoo.errors import HubzooError
 from hubzoo.toolchains import TFJS_DIR, NodePackages, require_tfjs_converter, tfjs_converter_venv
-from hubzoo.validate import record_policy
 from modules.tfjs_node import FolderServer
 from tests.pins import pinned_requirements
 
@@ -65,7 +65,7 @@ def test_the_folder_server_serves_under_its_path_and_records_requests(tmp_path):
 
 def test_deployments_are_formats_a_module_record_cannot_state():
     assert MODULE_FORMATS == ("hub", "saved_model_2")
-    assert record_policy()["properties"]["format"]["enum"] == list(MODULE_FORMATS)
+    assert definition("module_facts")["properties"]["format"]["enum"] == list(MODULE_FORMATS)
     for name in (TFJS, LITE):
         deployment = FORMATS[name]
         assert deployment.deployment and not deployment.tf1_graphs

@@ -1,0 +1,204 @@
+"""Deployments published as artifacts: `scripts/publish.py DEPLOYMENT --synthetic` builds each
+from its parent's record, puts it in the store beside modules (checksummed, immutable), and the
+dev server serves it so that TF.js in Node loads it by URL as a browser does (fromTFHub: true) and
+LiteRT runs the model file it downloads, both matching the parent module run by TensorFlow.
+
+The normal run publishes one small TF.js and one small TF Lite deployment; the `sweep` marker
+publishes every deployment of the corpus whose network hubzoo builds.
+"""
+
+import dataclasses
+import logging
+import re
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, IMAGES_INPUT, LITE, TFJS
+from hubzoo.errors import HubzooError
+from hubzoo.progress import Progress
+from hubzoo.registry import load_registry
+from hubzoo.store import open_store
+from pipeline.deployments import (
+    PARITY,
+    buildable_parent,
+    export_format,
+    parent_output,
+    parity_images,
+    read_weights,
+    record_width,
+    relative_error,
+)
+from pipeline.publish import PublishOptions, export_spec, publish, synthetic_checkpoint
+from tests.serve.conftest import running
+
+TFJS_CI = "google/imagenet/mobilenet_v2_035_96/feature_vector/3/default/tfjs/1"
+LITE_CI = "google/imagenet/mobilenet_v3_small_075_224/feature_vector/5/default/lite/1"
+QUANTOPS = "google/imagenet/mobilenet_v1_025_128/quantops/classification/1"
+AMOEBANET = "google/imagenet/amoebanet_a_n18_f448/classification/1"
+REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.1" (\d+)')
+
+
+def sweep_handles() -> list[str]:
+    """Every corpus deployment whose parent hubzoo can build, beyond the normal run's."""
+    registry = load_registry()
+    buildable = []
+    for handle, deployment in sorted(registry.deployments.items()):
+        try:
+            buildable_parent(registry, deployment)
+        except HubzooError:
+            continue
+        if handle not in (TFJS_CI, LITE_CI):
+            buildable.append(handle)
+    return buildable
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("deployment-store")
+
+
+@pytest.fixture(scope="module")
+def base_url(store_dir):
+    with running(open_store(str(store_dir)), None) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def publish_synthetic(handle: str, store_dir: Path):
+    options = PublishOptions(handle, synthetic=True, store_url=str(store_dir), build_site=False)
+    return publish(options, Progress(quiet=True))
+
+
+def expected_output(handle: str, tmp_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The parity images and what the parent module (exported in its format from the same
+    synthetic checkpoint, loaded by tensorflow_hub) computes on them."""
+    registry = load_registry()
+    parent = registry.modules[registry.deployments[handle].parent]
+    spec = export_spec(parent, synthetic=True)
+    assert parent.network is not None
+    prefix = synthetic_checkpoint(parent.network, 0, parent.hyperparameters)
+    folder = export_format(spec, parent.format, read_weights(spec, prefix), tmp_path / "parent")
+    images = parity_images(spec)
+    return images, parent_output(folder, images)
+
+
+def check_published(handle: str, store_dir: Path) -> None:
+    """Publish `handle` and check its summary and manifest."""
+    registry = load_registry()
+    deployment = registry.deployments[handle]
+    summary = publish_synthetic(handle, store_dir)
+    assert summary.created and summary.smoke_passed and summary.synthetic
+    assert summary.parity_error is not None and summary.parity_error <= PARITY
+    manifest = open_store(str(store_dir)).get_manifest(handle)
+    assert manifest is not None
+    assert (manifest.sha256, manifest.bytes) == (summary.sha256, summary.bytes)
+    assert manifest.build.format == deployment.kind
+    assert manifest.build.record_digest == deployment.digest
+    assert manifest.synthetic
+    assert any(check.startswith("parity with ") for check in manifest.build.smoke["checks"])
+
+
+def check_tfjs_by_url(handle: str, base_url: str, tmp_path: Path, caplog) -> float:
+    """Load the published TF.js deployment by URL in Node; returns its error to the parent."""
+    from modules.tfjs_node import NodeGraphModel
+
+    registry = load_registry()
+    deployment = registry.deployments[handle]
+    width = record_width(deployment, registry.modules[deployment.parent])
+    images, expected = expected_output(handle, tmp_path)
+    with (
+        caplog.at_level(logging.INFO, logger="hubzoo.serve"),
+        NodeGraphModel(f"{base_url}/{handle}") as model,
+    ):
+        assert model.facts["metadata"]["hubzoo_provenance"]["handle"] == handle
+        assert [tensor["name"] for tensor in model.facts["inputs"]] == [IMAGES_INPUT]
+        output, _ = model.predict(images)
+    requests = [REQUEST_LINE.search(record.getMessage()) for record in caplog.records]
+    seen = [(match.group(1), match.group(2)) for match in requests if match]
+    assert seen[0] == (f"/{handle}/model.json?tfjs-format=file", "200")
+    shards = seen[1:]
+    assert shards and all(
+        re.fullmatch(rf"/{handle}/group1-shard\d+of\d+\.bin\?tfjs-format=file", path)
+        and status == "200"
+        for path, status in shards
+    )
+    assert output.shape == (len(images), width)
+    error = relative_error(output, expected)
+    assert error <= PARITY
+    return error
+
+
+def check_lite_by_url(handle: str, base_url: str, tmp_path: Path) -> float:
+    """Download the published TF Lite model by URL and run it in LiteRT; returns its error."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    with urllib.request.urlopen(f"{base_url}/{handle}?lite-format=tflite") as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        model = response.read()
+    with urllib.request.urlopen(f"{base_url}/{handle}/model.tflite") as response:
+        assert response.read() == model
+    images, expected = expected_output(handle, tmp_path)
+    runner = Interpreter(model_content=model).get_signature_runner(DEFAULT_SIGNATURE)
+    output = runner(**{IMAGES_INPUT: images})[DEFAULT_OUTPUT]
+    error = relative_error(output, expected)
+    assert error <= PARITY
+    return error
+
+
+@pytest.mark.slow
+def test_a_tfjs_deployment_publishes_and_loads_by_url_in_node(
+    store_dir, base_url, tmp_path, caplog
+):
+    check_published(TFJS_CI, store_dir)
+    check_tfjs_by_url(TFJS_CI, base_url, tmp_path, caplog)
+    again = publish_synthetic(TFJS_CI, store_dir)  # the converter's output is reproducible
+    assert not again.created and not again.repaired
+
+
+@pytest.mark.slow
+def test_a_lite_deployment_publishes_and_loads_by_url_in_litert(store_dir, base_url, tmp_path):
+    check_published(LITE_CI, store_dir)
+    check_lite_by_url(LITE_CI, base_url, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.sweep
+@pytest.mark.parametrize("handle", sweep_handles())
+def test_every_buildable_deployment_publishes_and_loads_by_url(
+    handle, store_dir, base_url, tmp_path, caplog
+):
+    check_published(handle, store_dir)
+    if handle.split("/")[-2] == TFJS:
+        error = check_tfjs_by_url(handle, base_url, tmp_path, caplog)
+    else:
+        assert handle.split("/")[-2] == LITE
+        error = check_lite_by_url(handle, base_url, tmp_path)
+    print(f"{handle}: relative error {error:.2e}")
+
+
+@pytest.mark.parametrize(("parent", "reason"), [(QUANTOPS, "quantops"), (AMOEBANET, "no network")])
+def test_a_deployment_of_a_module_hubzoo_cannot_build_fails_in_one_line(parent, reason):
+    registry = load_registry()
+    model = registry.deployments[TFJS_CI]
+    deployment = dataclasses.replace(model, handle=f"{parent}/default/tfjs/1", parent=parent)
+    with pytest.raises(HubzooError) as raised:
+        buildable_parent(registry, deployment)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{deployment.handle} cannot be published")
+    assert reason in message.replace("names no network", "no network")
+
+
+def test_a_deployment_publishes_only_in_its_own_format(tmp_path):
+    options = PublishOptions(TFJS_CI, synthetic=True, format="hub", store_url=str(tmp_path))
+    with pytest.raises(HubzooError, match="is a tfjs deployment; --format hub"):
+        publish(options, Progress(quiet=True))
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_deployment_is_named(tmp_path):
+    options = PublishOptions("inception_v1/feature_vector/1/default/lite/9", synthetic=True)
+    with pytest.raises(HubzooError, match="no deployment 'inception_v1/feature_vector/1/default"):
+        publish(dataclasses.replace(options, store_url=str(tmp_path)), Progress(quiet=True))
