@@ -44,7 +44,7 @@ from hubzoo.contract import (
     SAVED_MODEL_2,
     TFJS,
 )
-from hubzoo.registry import load_registry
+from hubzoo.registry import Registry, load_registry
 from pipeline.publish import export_spec
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ DEFAULT_NETS = ("mobilenet_v2", "mobilenet_v3_large")
 BATCHES = (1, 8)
 
 
-def classifier_spec(net: str) -> ExportSpec:
+def classifier_spec(net: str, registry: Registry) -> ExportSpec:
     """`net` as a 1001-class classifier at its default size (a synthetic checkpoint's head)."""
     from modules.checkpoints.synthetic import NUM_CLASSES
     from modules.export.spec import ExportSpec
@@ -72,6 +72,7 @@ def classifier_spec(net: str) -> ExportSpec:
         signatures=(DEFAULT_SIGNATURE, "image_classification"),
         batch_norm_momentum=None,
         synthetic=True,
+        input_mapping=registry.input_mapping_of(net),
     )
 
 
@@ -166,7 +167,7 @@ def main() -> None:
         (export_spec(registry.find(handle), synthetic=True), registry.find(handle).format)
         for handle in args.handles
     ]
-    modules += [(classifier_spec(net), SAVED_MODEL_2) for net in args.nets]
+    modules += [(classifier_spec(net, registry), SAVED_MODEL_2) for net in args.nets]
     rows = []
     with tempfile.TemporaryDirectory(prefix="deploy_bench-") as tmp:
         for spec, module_format in modules:

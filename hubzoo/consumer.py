@@ -108,7 +108,7 @@ def fetch_module(
     try:
         archive = work / f"module{ARCHIVE_SUFFIX}"
         _download_verified(base + ARCHIVE_SUFFIX, archive, manifest, limits)
-        unpack_artifact(archive, work / "module")
+        unpack_artifact(archive, work / "module", artifact_format=manifest.build.format)
         _move_into_place(work / "module", folder)
     except OSError as error:
         raise HubzooError(f"cannot write the module cache {cache}: {_reason(error)}") from None

@@ -10,6 +10,7 @@ from hubzoo.eras import Eras
 from hubzoo.errors import HubzooError
 from hubzoo.family import Family
 from hubzoo.paths import REGISTRY_DIR
+from hubzoo.preprocessing import InputMapping
 from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.shared import Shared
 from hubzoo.validate import validate
@@ -44,6 +45,13 @@ class Registry:
         close += [h for h in self.modules if query.split("/")[0] in h and h not in close][:3]
         hint = ("; did you mean:\n  " + "\n  ".join(close)) if close else ""
         raise HubzooError(f"no module '{query}' in the registry{hint}")
+
+    def input_mapping_of(self, network: str) -> InputMapping:
+        """The input mapping the records of `network` name (Inception's when none does)."""
+        for record in self.modules.values():
+            if record.network == network:
+                return record.preprocessing
+        return self.shared.input_mappings["inception"]
 
     def deployments_of(self, handle: str) -> list[Deployment]:
         """The deployments of the module `handle`, by handle."""

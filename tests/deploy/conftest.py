@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from hubzoo.contract import CLASSIFICATION, DEFAULT_OUTPUT, DEFAULT_SIGNATURE, HUB, SAVED_MODEL_2
-from hubzoo.preprocessing import InputMapping
 from hubzoo.registry import Registry, load_registry
 from modules.export.spec import ExportSpec
 from pipeline.publish import export_spec
@@ -48,14 +47,6 @@ def record_case(handle: str) -> Case:
     return Case(export_spec(record, synthetic=True), record.format)
 
 
-def net_input_mapping(net: str) -> InputMapping:
-    """The input mapping the registry's records of `net` name (Inception's when none does)."""
-    found = [
-        record.preprocessing for record in registry().modules.values() if record.network == net
-    ]
-    return found[0] if found else registry().shared.input_mappings["inception"]
-
-
 def classifier_case(net: str, name: str, version: int) -> Case:
     """A 1001-class classifier of `net` at its default size, as the corpus's TF-Slim pages have
     it (versions 1-3 are TF1 Hub modules, 4 and 5 TF2 SavedModels)."""
@@ -72,7 +63,7 @@ def classifier_case(net: str, name: str, version: int) -> Case:
         variable_size=False,
         signatures=(DEFAULT_SIGNATURE, "image_classification"),
         batch_norm_momentum=None,
-        input_mapping=net_input_mapping(net),
+        input_mapping=registry().input_mapping_of(net),
         synthetic=True,
     )
     return Case(spec, HUB if version <= 3 else SAVED_MODEL_2)
