@@ -22,7 +22,7 @@ from hubzoo.documents import check_document
 from hubzoo.eras import Eras, load_eras
 from hubzoo.families import FAMILIES_FOLDER, ZOO_FACTS_FOLDER, load_families
 from hubzoo.family import Family, ModulePlace
-from hubzoo.handles import deployment_handle, is_handle
+from hubzoo.handles import DeploymentHandle, deployment_handle, is_handle
 from hubzoo.located import LocatedDict, located
 from hubzoo.lock import LOCK_FILE, Lock, read_lock
 from hubzoo.paths import TEMPLATES_DIR, display_path
@@ -290,7 +290,7 @@ class RecordChecker:
             )
             return Checked(display, None, None, [Problem(display, 1, 1, message)])
         parts = deployment_handle(handle)
-        data = self._bare(path, display, handle)
+        data = self._bare(path, display, parts)
         if data is None:
             try:
                 node, _ = load_nodes(Path(path), display)
@@ -306,13 +306,13 @@ class RecordChecker:
             record, problems = self._module(handle, data)
             self._modules[handle] = record if isinstance(record, ModuleRecord) else None
         else:
-            record, problems = self._deployment(handle, data)
+            record, problems = self._deployment(handle, parts, data)
         if record is not None and context.lock is not None:
             problems += _lock_problems(record, data, context.lock)
         keep = record if context.build_records and not problems else None
         return Checked(display, handle, keep, problems)
 
-    def _bare(self, path: str, display: str, handle: str) -> LocatedDict | None:
+    def _bare(self, path: str, display: str, parts: DeploymentHandle | None) -> LocatedDict | None:
         """The data of a record file that only names a valid family, or of a deployment file
         that only names its parent (most files), read without a YAML parser: their bytes are
         comment lines and `family: ID` (`parent: HANDLE`), which YAML reads as exactly that
@@ -333,7 +333,6 @@ class RecordChecker:
         if match is None:
             return None
         key, value = match["key"].decode(), match["value"].decode()
-        parts = deployment_handle(handle)
         if parts is None:
             valid = key == "family" and value in self.context.families
         else:
@@ -370,11 +369,9 @@ class RecordChecker:
         return (None if problems else record), problems
 
     def _deployment(
-        self, handle: str, data: LocatedDict
+        self, handle: str, parts: DeploymentHandle, data: LocatedDict
     ) -> tuple[Deployment | None, list[Problem]]:
         context = self.context
-        parts = deployment_handle(handle)
-        assert parts is not None, "only deployment handles come here"
         if data["parent"] != parts.parent:
             message = f"parent must be the module the path names, {parts.parent}"
             return None, [data.problem("parent", message)]

@@ -677,7 +677,7 @@ def parsed_only(registry: Path, record: str, monkeypatch) -> ValidationResult:
     from hubzoo.validate import RecordChecker
 
     with monkeypatch.context() as patch:
-        patch.setattr(RecordChecker, "_bare", lambda self, path, display, handle: None)
+        patch.setattr(RecordChecker, "_bare", lambda self, path, display, parts: None)
         return check(registry, record)
 
 
