@@ -438,3 +438,20 @@ def test_a_failing_child_is_replaced_by_its_parent(registry_with_problems, monke
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     parallel = validate(registry_with_problems, base=registry_with_problems)
     assert parallel.problems == serial.problems and parallel.modules == serial.modules
+
+
+def test_no_process_to_fork_leaves_the_parent_checking_everything(
+    registry_with_problems, monkeypatch
+):
+    import hubzoo.validate
+
+    serial = validate(registry_with_problems, base=registry_with_problems)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(hubzoo.validate, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parallel = validate(registry_with_problems, base=registry_with_problems)
+    assert parallel.problems == serial.problems and parallel.modules == serial.modules
