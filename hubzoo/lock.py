@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hubzoo.files import staged_file
 from hubzoo.yamlnodes import Problem, YamlRejected, decode_text, read_regular_file, shown
 
 LOCK_FILE = "records.lock"
@@ -36,11 +35,14 @@ MAX_LOCK_BYTES = 32 * 1024 * 1024
 """The largest lock read: about 300,000 records."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
+"""JSON as `json.dumps(facts, sort_keys=True, separators=(",", ":"))` writes it, made once."""
+
+
 def facts_digest(facts: Mapping[str, Any]) -> str:
     """The sha256 of `facts` (plain JSON values: a record's fields, dataclasses as
     `plain_fields`) written canonically: JSON, keys sorted, no spaces."""
-    text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(facts).encode()).hexdigest()
 
 
 @cache
@@ -93,6 +95,8 @@ def read_lock(path: Path, display: str) -> tuple[Lock, list[Problem]]:
 
 def write_lock(path: Path, digests: Mapping[str, str]) -> None:
     """Write the lock of `digests` (handle -> digest), replacing the file in one step."""
+    from hubzoo.files import staged_file  # here: its archive modules would slow validation's start
+
     lines = "".join(f"{handle} {digest}\n" for handle, digest in sorted(digests.items()))
     with staged_file(path) as staging:
         staging.write_text(HEADER + lines, encoding="utf-8")

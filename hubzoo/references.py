@@ -3,7 +3,6 @@ mappings that must exist, checked where each fact is written (any layer of any f
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -32,6 +31,8 @@ def unknown(kind: str, value: object, known: Collection[str], where: str) -> str
     text = str(value)
     close: list[str] = []
     if len(text) <= HINT_LENGTH:
+        import difflib  # here: only a problem needs it, and it slows validation's start
+
         candidates = [one for one in known if len(one) <= HINT_LENGTH]
         close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""

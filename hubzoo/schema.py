@@ -7,7 +7,6 @@ subset of JSON Schema the file uses (`SUPPORTED_KEYWORDS`); a test keeps the two
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -117,8 +116,15 @@ def _check_properties(
             yield from check(value, extra, path)
 
 
+def _closest(text: str, options: list[str]) -> list[str]:
+    """The option closest to `text`, if any is close (as a list of 0 or 1)."""
+    import difflib  # here: only a problem needs it, and it slows validation's start
+
+    return difflib.get_close_matches(text, options, n=1, cutoff=0.6)
+
+
 def _unknown_key_message(path: str, key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    close = _closest(key, known)
     hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(known)}"
     return f"unknown key '{shown(path)}'{hint}"
 
@@ -167,7 +173,7 @@ def _check_enum(
     value = to_python(node)
     if value not in rule:
         text = shown(repr(value))
-        close = difflib.get_close_matches(str(value), [str(v) for v in rule], n=1, cutoff=0.6)
+        close = _closest(str(value), [str(v) for v in rule])
         hint = f"; did you mean '{close[0]}'?" if close else ""
         options = ", ".join(str(v) for v in rule)
         yield _at(node, f"{_label(where)}{text} is not one of: {options}{hint}")

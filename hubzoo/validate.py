@@ -9,20 +9,21 @@ on every change.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import re
+import signal
 import stat
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from hubzoo.documents import check_document
 from hubzoo.eras import Eras, load_eras
 from hubzoo.families import FAMILIES_FOLDER, ZOO_FACTS_FOLDER, load_families
 from hubzoo.family import Family, ModulePlace
-from hubzoo.handles import deployment_handle, is_handle
+from hubzoo.handles import DeploymentHandle, deployment_handle, is_handle
 from hubzoo.located import LocatedDict, located
 from hubzoo.lock import LOCK_FILE, Lock, read_lock
 from hubzoo.paths import TEMPLATES_DIR, display_path
@@ -44,6 +45,8 @@ SHARED_FOLDERS = (FAMILIES_FOLDER, ZOO_FACTS_FOLDER, PUBLISHERS_FOLDER, TAGS_FOL
 """Folders of registry/ that hold no records."""
 PARALLEL_THRESHOLD = 2000
 """From this many files on, records are checked in one process per core."""
+MAX_WORKERS = 8
+"""The most processes that check records."""
 LOCK_COMMAND = "scripts/lock_records.py"
 _BARE_RECORD = re.compile(
     rb"(?:#[ -~]*\n)*(?P<key>family|parent): (?P<value>[a-z0-9][a-z0-9_./-]*)\n"
@@ -167,7 +170,10 @@ def validate(
     every_file = _record_file_names(str(registry_dir))
     given = dict.fromkeys(os.path.abspath(path) for path in paths) if paths is not None else None
     files = list(given) if given is not None else every_file
-    handle_of = {path: _handle_of_path(path, registry_dir) for path in every_file}
+    skip = len(str(registry_dir)) + 1  # the walk's paths start with the folder: no abspath
+    handle_of: dict[str, str | None] = {
+        path: path[skip : path.rindex(".")].replace(os.sep, "/") for path in every_file
+    }  # fmt: skip
     checked_lock = lock if check_lock and lock.readable else None
     in_run = (handle_of.get(path) or _handle_of_path(path, registry_dir) for path in files)
     context = Context(
@@ -197,30 +203,76 @@ def validate(
 
 
 def _check_all(files: list[str], context: Context) -> Iterator[Checked]:
-    workers = os.cpu_count() or 1
-    if len(files) < PARALLEL_THRESHOLD or workers < 2:
+    """Each file checked, in order: from PARALLEL_THRESHOLD files on, split between this
+    process and forked children, one per core."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(files) < PARALLEL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
         yield from RecordChecker(context).check_all(files)
         return
     size = -(-len(files) // workers)
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    global _FORKED_CONTEXT
-    _FORKED_CONTEXT = context  # forked workers inherit it: only file names are sent to them
+    children = [_Child(chunk, context) for chunk in chunks[1:]]
     try:
-        pool_context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=pool_context) as pool:
-            for checked in pool.map(_check_chunk, chunks):
-                yield from checked
+        yield from RecordChecker(context).check_all(chunks[0])
+        for child in children:
+            yield from child.results()
     finally:
-        _FORKED_CONTEXT = None
+        for child in children:
+            child.stop()
 
 
-_FORKED_CONTEXT: Context | None = None
-"""The context of the check under way, for the worker processes it forks."""
+class _Child:
+    """A forked process checking `files` while its parent goes on (no multiprocessing: a fork
+    and a pipe cost less to start). Its results come back pickled; if it fails, the parent
+    checks the files itself, so a failure shows as the parent's own."""
 
+    def __init__(self, files: list[str], context: Context) -> None:
+        self.files, self.context = files, context
+        self.pid = 0
+        self.stream: BinaryIO | None = None
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:  # no descriptors left: the parent checks the files
+            return
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to be had: the parent checks the files
+            os.close(read_end)
+            os.close(write_end)
+            return
+        if self.pid == 0:  # pragma: no cover - the child, measured by its parent's results
+            os.close(read_end)
+            status = 1
+            try:
+                with os.fdopen(write_end, "wb") as out:
+                    checked = RecordChecker(context).check_all(files)
+                    pickle.dump(checked, out, protocol=pickle.HIGHEST_PROTOCOL)
+                status = 0
+            finally:
+                os._exit(status)  # no cleanup of the parent's state, no output flushed twice
+        os.close(write_end)
+        self.stream = os.fdopen(read_end, "rb")
 
-def _check_chunk(files: list[str]) -> list[Checked]:
-    assert _FORKED_CONTEXT is not None, "set before the workers are forked"
-    return RecordChecker(_FORKED_CONTEXT).check_all(files)
+    def results(self) -> list[Checked]:
+        """The child's results, once it is done."""
+        if self.stream is None:
+            return RecordChecker(self.context).check_all(self.files)
+        data = self.stream.read()
+        self.stream.close()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status == 0:
+            checked: list[Checked] = pickle.loads(data)
+            return checked
+        return RecordChecker(self.context).check_all(self.files)
+
+    def stop(self) -> None:
+        """End the child if its results were not read (the parent failed or was stopped)."""
+        if self.pid and self.stream is not None:
+            self.stream.close()
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
 
 
 class RecordChecker:
@@ -229,6 +281,7 @@ class RecordChecker:
     def __init__(self, context: Context) -> None:
         self.context = context
         self._modules: dict[str, ModuleRecord | None] = {}  # resolved modules, by handle
+        self._base = os.path.abspath(context.base) + os.sep  # as display_path shortens paths
 
     def check_all(self, files: list[str]) -> list[Checked]:
         """Check record files in order."""
@@ -237,7 +290,8 @@ class RecordChecker:
     def check(self, path: str) -> Checked:
         """Check one module or deployment record file."""
         context = self.context
-        display = display_path(path, context.base)
+        base = self._base
+        display = path[len(base) :] if path.startswith(base) else display_path(path, base)
         handle = context.handle_of.get(path) or _handle_of_path(path, context.registry_dir)
         if handle is None:
             message = f"not a record: its path is not a handle ({context.registry_dir})"
@@ -249,7 +303,7 @@ class RecordChecker:
             )
             return Checked(display, None, None, [Problem(display, 1, 1, message)])
         parts = deployment_handle(handle)
-        data = self._bare(path, display, handle)
+        data = self._bare(path, display, parts)
         if data is None:
             try:
                 node, _ = load_nodes(Path(path), display)
@@ -265,13 +319,13 @@ class RecordChecker:
             record, problems = self._module(handle, data)
             self._modules[handle] = record if isinstance(record, ModuleRecord) else None
         else:
-            record, problems = self._deployment(handle, data)
+            record, problems = self._deployment(handle, parts, data)
         if record is not None and context.lock is not None:
             problems += _lock_problems(record, data, context.lock)
         keep = record if context.build_records and not problems else None
         return Checked(display, handle, keep, problems)
 
-    def _bare(self, path: str, display: str, handle: str) -> LocatedDict | None:
+    def _bare(self, path: str, display: str, parts: DeploymentHandle | None) -> LocatedDict | None:
         """The data of a record file that only names a valid family, or of a deployment file
         that only names its parent (most files), read without a YAML parser: their bytes are
         comment lines and `family: ID` (`parent: HANDLE`), which YAML reads as exactly that
@@ -292,7 +346,6 @@ class RecordChecker:
         if match is None:
             return None
         key, value = match["key"].decode(), match["value"].decode()
-        parts = deployment_handle(handle)
         if parts is None:
             valid = key == "family" and value in self.context.families
         else:
@@ -329,11 +382,9 @@ class RecordChecker:
         return (None if problems else record), problems
 
     def _deployment(
-        self, handle: str, data: LocatedDict
+        self, handle: str, parts: DeploymentHandle, data: LocatedDict
     ) -> tuple[Deployment | None, list[Problem]]:
         context = self.context
-        parts = deployment_handle(handle)
-        assert parts is not None, "only deployment handles come here"
         if data["parent"] != parts.parent:
             message = f"parent must be the module the path names, {parts.parent}"
             return None, [data.problem("parent", message)]

@@ -307,7 +307,7 @@ def _first_problem(root: Node) -> tuple[Node, str] | None:
     return None
 
 
-_PLAIN_TAGS = {STR, NULL, TIMESTAMP}
+_PLAIN_TAGS = {STR, NULL}
 """Scalar tags whose every text is valid (and which need no conversion)."""
 _TAG_OF_KIND = {ScalarNode: _SCALAR_TAGS, SequenceNode: {SEQ}, MappingNode: {MAP}}
 
@@ -324,7 +324,7 @@ def _tag_problem(node: Node) -> str | None:
     text = node.value
     if not _FORM[tag].fullmatch(text):
         return f"{shown(text)!r} is not {_ARTICLE_TYPE[tag]} as YAML writes one"
-    if tag == BOOL:
+    if tag in (BOOL, TIMESTAMP):
         return None
     try:
         number(node)
@@ -333,7 +333,7 @@ def _tag_problem(node: Node) -> str | None:
     return None
 
 
-_ARTICLE_TYPE = {INT: "an integer", FLOAT: "a number", BOOL: "a boolean"}
+_ARTICLE_TYPE = {INT: "an integer", FLOAT: "a number", BOOL: "a boolean", TIMESTAMP: "a date"}
 
 
 def number(node: Node) -> int | float:

@@ -627,6 +627,7 @@ def test_a_control_character_is_located(registry):
         ("!!str {a: 1}", "YAML tag 'tag:yaml.org,2002:str' does not fit a mapping"),
         ("!!int abc", "'abc' is not an integer as YAML writes one"),
         ("!!bool maybe", "'maybe' is not a boolean as YAML writes one"),
+        ("!!timestamp x", "'x' is not a date as YAML writes one"),
         ("!!binary aGk=", "YAML tag 'tag:yaml.org,2002:binary' is not allowed; use plain values"),
     ],
 )
@@ -676,7 +677,7 @@ def parsed_only(registry: Path, record: str, monkeypatch) -> ValidationResult:
     from hubzoo.validate import RecordChecker
 
     with monkeypatch.context() as patch:
-        patch.setattr(RecordChecker, "_bare", lambda self, path, display, handle: None)
+        patch.setattr(RecordChecker, "_bare", lambda self, path, display, parts: None)
         return check(registry, record)
 
 

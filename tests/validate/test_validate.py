@@ -1,6 +1,7 @@
 """Validation: the registry validates, and each bad file gets its message at its YAML node."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -384,3 +385,73 @@ def test_jsonschema_rejects_what_the_code_rejects_by_schema(name):
     kind = "deployment" if "parent" in data else "record"
     with pytest.raises(jsonschema.ValidationError):
         _jsonschema_validator(kind).validate(data)
+
+
+# --- checking in forked processes -------------------------------------------------------------
+
+
+@pytest.fixture
+def registry_with_problems(tmp_path) -> Path:
+    """A registry copy whose inception_resnet_v2 modules (and so their deployments) and one
+    mobilenet record have problems."""
+    registry, _ = edited_registry(
+        tmp_path, "families/inception_resnet_v2.yaml", "{image_size: 299}", "{image_size: 64}"
+    )
+    record = registry / "google/imagenet/mobilenet_v2_035_96/feature_vector/4.yaml"
+    record.write_text(record.read_text() + "facts: {num_features: .nan}\n")
+    return registry
+
+
+def test_records_checked_in_forked_processes_are_those_checked_in_one(
+    registry_with_problems, monkeypatch
+):
+    import hubzoo.validate
+
+    serial = validate(registry_with_problems, base=registry_with_problems)
+    assert len(serial.problems) == 9 and len(serial.modules) > 500
+    monkeypatch.setattr(hubzoo.validate, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)  # this process and two children
+    parallel = validate(registry_with_problems, base=registry_with_problems)
+    assert parallel.problems == serial.problems
+    assert parallel.modules == serial.modules and parallel.deployments == serial.deployments
+    assert (
+        parallel.files_checked
+        == serial.files_checked
+        == len(find_record_files(registry_with_problems))
+    )
+
+
+def test_a_failing_child_is_replaced_by_its_parent(registry_with_problems, monkeypatch):
+    """What a forked child fails to check, its parent checks: the same results."""
+    import hubzoo.validate
+
+    serial = validate(registry_with_problems, base=registry_with_problems)
+    parent, check_all = os.getpid(), hubzoo.validate.RecordChecker.check_all
+
+    def failing_in_children(self, files):
+        if os.getpid() != parent:
+            raise RuntimeError("a child fails")
+        return check_all(self, files)
+
+    monkeypatch.setattr(hubzoo.validate.RecordChecker, "check_all", failing_in_children)
+    monkeypatch.setattr(hubzoo.validate, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parallel = validate(registry_with_problems, base=registry_with_problems)
+    assert parallel.problems == serial.problems and parallel.modules == serial.modules
+
+
+def test_no_process_to_fork_leaves_the_parent_checking_everything(
+    registry_with_problems, monkeypatch
+):
+    import hubzoo.validate
+
+    serial = validate(registry_with_problems, base=registry_with_problems)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(hubzoo.validate, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parallel = validate(registry_with_problems, base=registry_with_problems)
+    assert parallel.problems == serial.problems and parallel.modules == serial.modules
