@@ -68,6 +68,11 @@ LOCK_SUFFIX = ".lock"
 PARTIAL_MARK = ".partial-"
 STORE_CLI = "scripts/store.py"
 
+ARCHIVE_CONTENT_TYPE = "application/gzip"
+"""The Content-Type an archive is stored with in S3 and GCS, so that a bucket or CDN serving the
+store statically hands it out as the gzip stream it is (never as a tar to compress, or with a
+Content-Encoding a client would undo)."""
+
 MAX_MANIFEST_BYTES = 1 << 20
 """A manifest larger than this is damaged (real ones are about 2 KB)."""
 READ_CHUNK_BYTES = 8 * CHUNK_BYTES
@@ -606,7 +611,7 @@ class Store:
         temp_key = final_key + PARTIAL_MARK + lock.token
         with self._errors(f"uploading {handle} failed"):
             try:
-                self._io.upload(archive, temp_key, size)
+                self._io.upload(archive, temp_key, size, ARCHIVE_CONTENT_TYPE)
                 reader = self._io.open_reader(temp_key)
                 try:
                     stored_sha256, stored_size = _digest_of(reader)
@@ -858,10 +863,19 @@ class _Storage:
             lambda: None,
         )
 
-    def upload(self, source: Path, key: str, size: int) -> None:
+    def upload(self, source: Path, key: str, size: int, content_type: str | None = None) -> None:
         if self.local:
             os.makedirs(os.path.dirname(key), exist_ok=True)
-        self.call("put_file", str(source), key, seconds=_transfer_seconds(size))
+        extra = {}
+        if content_type is not None:
+            protocols = (
+                {self.fs.protocol} if isinstance(self.fs.protocol, str) else self.fs.protocol
+            )
+            if {"s3", "s3a"} & set(protocols):
+                extra = {"ContentType": content_type}
+            elif {"gs", "gcs"} & set(protocols):
+                extra = {"content_type": content_type}
+        self.call("put_file", str(source), key, seconds=_transfer_seconds(size), **extra)
 
     def create_exclusive(self, key: str, data: bytes) -> None:
         """Create `key` holding `data` at once; FileExistsError if it exists."""
