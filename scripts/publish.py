@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         action="store_true",
         help="show TensorFlow's start-up logging and the tracebacks of internal errors",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     batch_flags = [flag for flag in BATCH_ONLY if _given(args, flag)]
     globs = [handle for handle in args.handles if any(c in handle for c in GLOB_CHARACTERS)]
     if len(args.handles) == 1 and not globs and not batch_flags:
