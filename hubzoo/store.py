@@ -7,6 +7,11 @@ Layout, for a handle such as `google/imagenet/inception_v1/feature_vector/1`:
     HANDLE.lock     present while a publish of HANDLE runs (JSON: host, pid, pid_started, token,
                     since, refreshed)
 
+The layout is also what a static web server needs: a bucket or CDN serving the store's root at
+BASE serves each module at BASE/HANDLE.tar.gz, the URL `tensorflow_hub.load` takes (it appends
+`?tf-hub-format=compressed`, which a static server ignores). Archives go to S3 and GCS with
+Content-Type `ARCHIVE_CONTENT_TYPE` and no Content-Encoding.
+
 Publishing (`Store.put`) holds the lock, uploads the archive as `HANDLE.tar.gz.partial-TOKEN`,
 reads it back to verify its sha256 and size, moves it into place and creates the manifest last
 and exclusively (never over an existing one): a publish that dies half-way leaves no visible
