@@ -24,7 +24,7 @@ import itertools
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +122,7 @@ class BatchReport:
         width = max([len("handle"), *(len(outcome.handle) for outcome in ordered)])
         lines = [f"{'result':<10} {'handle':<{width}} {'seconds':>8}  why"]
         for outcome in ordered:
-            seconds = f"{outcome.seconds:8.1f}" if outcome.result in (PUBLISHED, IDENTICAL) else ""
+            seconds = f"{outcome.seconds:8.1f}" if outcome.seconds else ""
             lines.append(
                 f"{outcome.result:<10} {outcome.handle:<{width}} {seconds:>8}  {outcome.why}"
             )
@@ -282,9 +282,11 @@ def publish_one(options: PublishOptions) -> Outcome:
     try:
         summary = Pipeline(options, Progress(quiet=True)).run()
     except HubzooError as error:
-        return Outcome(options.query, FAILED, _first_line(error))
+        why = _one_line(error).removeprefix(f"{options.query}: ")
+        return Outcome(options.query, FAILED, why, time.perf_counter() - started)
     except Exception as error:  # one module's internal error must not stop the others
-        return Outcome(options.query, FAILED, f"internal error: {type(error).__name__}: {error}")
+        why = f"internal error: {type(error).__name__}: {_one_line(error)}"
+        return Outcome(options.query, FAILED, why, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     if summary.created:
         return Outcome(options.query, PUBLISHED, f"sha256 {summary.sha256[:12]}…", seconds)
@@ -318,11 +320,7 @@ class _RunProgress:
         self.stream.flush()
 
 
-def publish_batch(
-    options: BatchOptions,
-    stream: TextIO | None = sys.stderr,
-    publish: Callable[[PublishOptions], Outcome] = publish_one,
-) -> BatchReport:
+def publish_batch(options: BatchOptions, stream: TextIO | None = sys.stderr) -> BatchReport:
     """Select, pre-flight and publish; see the module docstring. HubzooError only for what stops
     the whole run (an unknown handle, a registry with problems, an unusable store)."""
     if options.jobs < 1:
@@ -360,7 +358,7 @@ def publish_batch(
     if options.fail_fast and report.count(FAILED):
         to_build = []
     try:
-        _build(options, to_build, report, _RunProgress(len(to_build), stream), publish)
+        _build(options, to_build, report, _RunProgress(len(to_build), stream))
     except KeyboardInterrupt:
         report.interrupted = True
     if options.build_site and report.count(PUBLISHED) and not report.interrupted:
@@ -376,7 +374,6 @@ def _build(
     handles: Sequence[str],
     report: BatchReport,
     progress: _RunProgress,
-    publish: Callable[[PublishOptions], Outcome],
 ) -> None:
     def record(outcome: Outcome) -> bool:
         report.outcomes.append(outcome)
@@ -385,7 +382,7 @@ def _build(
 
     if options.jobs == 1 or len(handles) <= 1:
         for handle in handles:
-            if record(publish(options.publish_options(handle))):
+            if record(publish_one(options.publish_options(handle))):
                 return
         return
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
@@ -395,7 +392,7 @@ def _build(
 
     def submit(count: int) -> None:
         for handle in itertools.islice(queue, count):
-            pending[pool.submit(publish, options.publish_options(handle))] = handle
+            pending[pool.submit(publish_one, options.publish_options(handle))] = handle
 
     try:
         submit(options.jobs)
@@ -419,6 +416,14 @@ def _build(
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _one_line(error: BaseException) -> str:
+    """The whole message on one line (a failure's details follow its first line)."""
+    return (
+        " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        or type(error).__name__
+    )
 
 
 def _duration(seconds: float) -> str:
