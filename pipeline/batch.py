@@ -297,13 +297,19 @@ def publish_one(options: PublishOptions) -> Outcome:
 
 
 class _RunProgress:
-    """One line per finished module on stderr: the count, the outcome and the ETA."""
+    """On stderr: a line when a module starts, and one when it ends with the count, the outcome
+    and the ETA."""
 
     def __init__(self, total: int, stream: TextIO | None) -> None:
         self.total = total
         self.done = 0
         self.stream = stream
         self.started = time.monotonic()
+
+    def starting(self, handle: str) -> None:
+        if self.stream is not None:
+            self.stream.write(f"publishing {handle} ...\n")
+            self.stream.flush()
 
     def finished(self, outcome: Outcome) -> None:
         self.done += 1
@@ -382,6 +388,7 @@ def _build(
 
     if options.jobs == 1 or len(handles) <= 1:
         for handle in handles:
+            progress.starting(handle)
             if record(publish_one(options.publish_options(handle))):
                 return
         return
@@ -392,6 +399,7 @@ def _build(
 
     def submit(count: int) -> None:
         for handle in itertools.islice(queue, count):
+            progress.starting(handle)
             pending[pool.submit(publish_one, options.publish_options(handle))] = handle
 
     try:

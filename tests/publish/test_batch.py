@@ -125,7 +125,7 @@ def test_failures_are_reported_and_do_not_stop_the_others(tmp_path):
     report = publish_batch(options, stream=progress)
     assert results(report)[QUANTOPS] == FAILED and results(report)[TINY] == PUBLISHED
     assert [m.handle for m in open_store(store_url).list_manifests()] == [TINY]
-    assert f"[1/1] published {TINY}" in progress.getvalue()
+    assert f"publishing {TINY} ...\n[1/1] published {TINY}" in progress.getvalue()
     lines = report.lines()
     assert lines[0].split() == ["result", "handle", "seconds", "why"]
     assert "1 published, 0 identical, 1 failed, 1 skipped" in lines[-1]
