@@ -402,19 +402,42 @@ def _build(
             progress.starting(handle)
             pending[pool.submit(publish_one, options.publish_options(handle))] = handle
 
+    def collect(finished: set[Future[Outcome]]) -> bool:
+        """Record finished modules; True to stop (fail-fast)."""
+        stop = False
+        for future in finished:
+            handle = pending.pop(future)
+            try:
+                outcome = future.result()
+            except KeyboardInterrupt:
+                outcome = Outcome(handle, FAILED, "interrupted: nothing was published")
+            except Exception as error:  # the worker process died (killed, out of memory)
+                outcome = Outcome(handle, FAILED, f"its worker process died: {error}")
+            stop = record(outcome) or stop
+        return stop
+
     try:
         submit(options.jobs)
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                handle = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as error:  # the worker process died (killed, out of memory)
-                    outcome = Outcome(handle, FAILED, f"its worker process died: {error}")
-                if record(outcome):
-                    queue = iter(())
+            if collect(finished):
+                queue = iter(())
             submit(len(finished))
+    except KeyboardInterrupt:
+        # the modules under way finish (or stop, when Ctrl-C reached their workers too) and
+        # are reported; a second Ctrl-C stops waiting for them
+        for future in pending:
+            future.cancel()
+        cancelled = {future for future in pending if future.cancelled()}
+        for future in cancelled:
+            pending.pop(future)
+        if progress.stream is not None and pending:
+            progress.stream.write(f"interrupted: waiting for the {len(pending)} under way\n")
+        try:
+            collect(wait(pending).done)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
