@@ -5,7 +5,9 @@ One handle runs the single-module pipeline; several handles, globs, --all, --cha
 """
 
 import argparse
+import signal
 import sys
+from types import FrameType
 
 from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
@@ -141,8 +143,14 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
+    # a terminated publish (a cancelled CI job) stops as Ctrl-C does: cleanly, with its summary
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if isinstance(options, BatchOptions):
             report = publish_batch(options)

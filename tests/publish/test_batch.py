@@ -151,6 +151,7 @@ def test_failures_are_reported_and_do_not_stop_the_others(tmp_path):
 
 @pytest.mark.slow
 def test_an_interrupted_run_resumes(tmp_path):
+    """Terminated (as a cancelled CI job is; Ctrl-C acts the same) after its first module."""
     store_url = str(tmp_path / "store")
     handles = [f"{V1}/classification/1", f"{V1}/feature_vector/1", f"{V1}/feature_vector/3"]
     command = [*PUBLISH, *handles, "--synthetic", "--store", store_url, "--no-site"]
@@ -159,7 +160,7 @@ def test_an_interrupted_run_resumes(tmp_path):
     for line in process.stderr:
         seen.append(line)
         if line.startswith("[1/3] "):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             break
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, "".join(seen) + stderr
