@@ -7,6 +7,11 @@ Layout, for a handle such as `google/imagenet/inception_v1/feature_vector/1`:
     HANDLE.lock     present while a publish of HANDLE runs (JSON: host, pid, pid_started, token,
                     since, refreshed)
 
+The layout is also what a static web server needs: a bucket or CDN serving the store's root at
+BASE serves each module at BASE/HANDLE.tar.gz, the URL `tensorflow_hub.load` takes (it appends
+`?tf-hub-format=compressed`, which a static server ignores). Archives go to S3 and GCS with
+Content-Type `ARCHIVE_CONTENT_TYPE` and no Content-Encoding.
+
 Publishing (`Store.put`) holds the lock, uploads the archive as `HANDLE.tar.gz.partial-TOKEN`,
 reads it back to verify its sha256 and size, moves it into place and creates the manifest last
 and exclusively (never over an existing one): a publish that dies half-way leaves no visible
@@ -67,6 +72,11 @@ MANIFEST_SUFFIX = ".json"
 LOCK_SUFFIX = ".lock"
 PARTIAL_MARK = ".partial-"
 STORE_CLI = "scripts/store.py"
+
+ARCHIVE_CONTENT_TYPE = "application/gzip"
+"""The Content-Type an archive is stored with in S3 and GCS, so that a bucket or CDN serving the
+store statically hands it out as the gzip stream it is (never as a tar to compress, or with a
+Content-Encoding a client would undo)."""
 
 MAX_MANIFEST_BYTES = 1 << 20
 """A manifest larger than this is damaged (real ones are about 2 KB)."""
@@ -606,7 +616,7 @@ class Store:
         temp_key = final_key + PARTIAL_MARK + lock.token
         with self._errors(f"uploading {handle} failed"):
             try:
-                self._io.upload(archive, temp_key, size)
+                self._io.upload(archive, temp_key, size, ARCHIVE_CONTENT_TYPE)
                 reader = self._io.open_reader(temp_key)
                 try:
                     stored_sha256, stored_size = _digest_of(reader)
@@ -858,10 +868,19 @@ class _Storage:
             lambda: None,
         )
 
-    def upload(self, source: Path, key: str, size: int) -> None:
+    def upload(self, source: Path, key: str, size: int, content_type: str | None = None) -> None:
         if self.local:
             os.makedirs(os.path.dirname(key), exist_ok=True)
-        self.call("put_file", str(source), key, seconds=_transfer_seconds(size))
+        extra = {}
+        if content_type is not None:
+            protocols = (
+                {self.fs.protocol} if isinstance(self.fs.protocol, str) else self.fs.protocol
+            )
+            if {"s3", "s3a"} & set(protocols):
+                extra = {"ContentType": content_type}
+            elif {"gs", "gcs"} & set(protocols):
+                extra = {"content_type": content_type}
+        self.call("put_file", str(source), key, seconds=_transfer_seconds(size), **extra)
 
     def create_exclusive(self, key: str, data: bytes) -> None:
         """Create `key` holding `data` at once; FileExistsError if it exists."""
