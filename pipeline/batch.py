@@ -39,6 +39,7 @@ from hubzoo.record import ModuleRecord
 from hubzoo.registry import Registry, load_registry
 from hubzoo.site.build import build_site
 from hubzoo.store import Store, open_store
+from modules.checkpoints.sources import FetchLimits
 from pipeline.publish import (
     Pipeline,
     PublishOptions,
@@ -70,6 +71,7 @@ class BatchOptions:
     registry_dir: Path = REGISTRY_DIR
     site_dir: Path = SITE_DIR
     verbose: bool = False
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)  # bounds of each download
 
     def publish_options(self, handle: str) -> PublishOptions:
         """The single-module options of `handle` (the site is rebuilt once, by the batch)."""
@@ -83,6 +85,7 @@ class BatchOptions:
             registry_dir=self.registry_dir,
             site_dir=self.site_dir,
             verbose=self.verbose,
+            fetch_limits=self.fetch_limits,
         )
 
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from hubzoo.registry import load_registry
 from hubzoo.site.build import build_site
 from hubzoo.store import PublishLock, Store, open_store
 from hubzoo.units import format_bytes
+from modules.checkpoints.sources import FetchLimits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +59,7 @@ class PublishOptions:
     registry_dir: Path = REGISTRY_DIR  # where the records are
     site_dir: Path = SITE_DIR  # where the rebuilt site goes
     verbose: bool = False  # let TensorFlow's start-up logging through
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)  # checkpoint fetch bounds
 
 
 @dataclass
@@ -202,14 +204,16 @@ class Pipeline:
         if options.checkpoint:
             fetched = resolve_checkpoint(
                 options.checkpoint, CHECKPOINT_CACHE, member=record.checkpoint_member,
-                progress=self.progress,
+                progress=self.progress, **asdict(options.fetch_limits),
             )  # fmt: skip
         else:
             assert record.checkpoint_url and record.checkpoint_member, "checked before"
             source = CheckpointSource(
                 record.checkpoint_url, record.checkpoint_member, record.checkpoint_sha256
             )
-            fetched = fetch_checkpoint(source, CHECKPOINT_CACHE, progress=self.progress)
+            fetched = fetch_checkpoint(
+                source, CHECKPOINT_CACHE, progress=self.progress, **asdict(options.fetch_limits)
+            )
         return fetched.prefix, SYNTHETIC if is_synthetic(fetched.prefix) else fetched.sha256
 
 

@@ -14,6 +14,8 @@ from types import FrameType
 from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
 from hubzoo.progress import Progress
+from hubzoo.units import format_bytes, parse_bytes
+from modules.checkpoints.sources import FetchLimits
 from pipeline.batch import GLOB_CHARACTERS, BatchOptions, parse_shard, publish_batch
 from pipeline.publish import PublishOptions, publish
 
@@ -95,12 +97,47 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         help="smoke-test device; auto uses a GPU when one is visible, else the CPU",
     )  # fmt: skip
     parser.add_argument("--no-site", action="store_true", help="do not rebuild the site")
+    limits = parser.add_argument_group(
+        "checkpoint download limits", "a fetch that passes one stops with one line, leaving nothing"
+    )
+    limits.add_argument(
+        "--download-timeout", metavar="SECONDS", type=_seconds, default=FetchLimits.timeout,
+        help=f"longest wait for any one read (default {FetchLimits.timeout:.0f})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-download-time", metavar="SECONDS", type=_seconds,
+        default=FetchLimits.max_download_seconds,
+        help=f"longest a whole download may take (default {FetchLimits.max_download_seconds:.0f})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-download-size", metavar="BYTES", type=_bytes,
+        default=FetchLimits.max_download_bytes,
+        help="largest tarball downloaded, e.g. 2G or 700M "
+        f"(default {format_bytes(FetchLimits.max_download_bytes)})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-extracted-size", metavar="BYTES", type=_bytes,
+        default=FetchLimits.max_extracted_bytes,
+        help="most one tarball may extract to "
+        f"(default {format_bytes(FetchLimits.max_extracted_bytes)})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-members", metavar="N", type=int, default=FetchLimits.max_members,
+        help=f"most files and folders in one tarball (default {FetchLimits.max_members})",
+    )  # fmt: skip
     parser.add_argument(
         "--debug",
         action="store_true",
         help="show TensorFlow's start-up logging and the tracebacks of internal errors",
     )
     args = parser.parse_intermixed_args(argv)
+    fetch_limits = FetchLimits(
+        timeout=args.download_timeout,
+        max_download_seconds=args.max_download_time,
+        max_download_bytes=args.max_download_size,
+        max_extracted_bytes=args.max_extracted_size,
+        max_members=args.max_members,
+    )
     batch_flags = [flag for flag in BATCH_ONLY if _given(args, flag)]
     globs = [handle for handle in args.handles if any(c in handle for c in GLOB_CHARACTERS)]
     if len(args.handles) == 1 and not globs and not batch_flags:
@@ -115,6 +152,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
             device=args.device,
             build_site=not args.no_site,
             verbose=args.debug,
+            fetch_limits=fetch_limits,
         )
     if not args.handles and not args.all and not args.changed:
         parser.error("name the modules to publish: HANDLE..., --all or --changed")
@@ -134,12 +172,27 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         device=args.device,
         build_site=not args.no_site,
         verbose=args.debug,
+        fetch_limits=fetch_limits,
     )
 
 
 def _given(args: argparse.Namespace, flag: str) -> bool:
     value = getattr(args, flag.lstrip("-").replace("-", "_"))
     return value not in (None, False) and not (flag == "--jobs" and value == 1)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _bytes(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _shard(text: str) -> tuple[int, int]:

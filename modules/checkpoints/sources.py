@@ -92,6 +92,18 @@ class CheckpointSource:
 
 
 @dataclass(frozen=True)
+class FetchLimits:
+    """The bounds of one checkpoint fetch, as keyword arguments of `fetch_checkpoint` and
+    `resolve_checkpoint` (the module docstring says why the defaults are what they are)."""
+
+    timeout: float = DEFAULT_TIMEOUT_S  # longest wait for any one read, seconds
+    max_download_seconds: float = DEFAULT_MAX_DOWNLOAD_SECONDS  # a whole download, seconds
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES  # the tarball
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES  # what one tarball may extract to
+    max_members: int = DEFAULT_MAX_MEMBERS  # files and folders in one tarball
+
+
+@dataclass(frozen=True)
 class _DownloadLimits:
     timeout: float
     max_seconds: float
