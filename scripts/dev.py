@@ -26,6 +26,8 @@ PROJECT = REPO / "pyproject.toml"
 STAMP = VENV / ".hubzoo-lock-sha256"
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 BROWSER_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+STATIC_SERVER_PACKAGES = ("nginx-light",)
+STATIC_SERVER_FILE = Path("/usr/sbin/nginx")
 NODE_PACKAGES = ("nodejs", "npm")
 DEMO_HANDLE = "inception_v1/feature_vector/1"
 
@@ -94,6 +96,13 @@ def ensure_browser() -> None:
     apt_install(BROWSER_PACKAGES, "the browser tests need Debian's chromium and chromium-driver")
 
 
+def ensure_static_server() -> None:
+    """Debian's nginx, the plain static web server the static-hosting tests serve a store with."""
+    if STATIC_SERVER_FILE.exists():
+        return
+    apt_install(STATIC_SERVER_PACKAGES, "the static-hosting tests need Debian's nginx")
+
+
 def apt_install(packages: tuple[str, ...], why: str) -> None:
     """Install Debian `packages` with apt-get (as root), or exit saying how."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -112,6 +121,7 @@ def setup() -> None:
     ensure_legacy_venv()
     ensure_tfjs_toolchains()
     ensure_browser()
+    ensure_static_server()
 
 
 def test(pytest_args: list[str]) -> int:

@@ -56,7 +56,7 @@ def _free_port() -> int:
 def nginx_serving(root: Path, work: Path) -> Iterator[str]:
     """Serve `root` with nginx on 127.0.0.1; yields the base URL (no trailing slash)."""
     binary = nginx_binary()
-    assert binary is not None, "nginx is not installed"
+    assert binary is not None, "nginx is not installed: python3.11 scripts/dev.py setup installs it"
     work.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     config = work / "nginx.conf"

@@ -18,7 +18,7 @@ import pytest
 
 from hubzoo.store import ARCHIVE_CONTENT_TYPE, open_store
 from pipeline.batch import PUBLISHED, BatchOptions, publish_batch
-from tests.static.nginx import nginx_binary, nginx_serving
+from tests.static.nginx import nginx_serving
 from tests.store.servers import BUCKET, S3_KEYS, s3_options
 
 __all__ = ["s3_options"]
@@ -60,9 +60,6 @@ def local_store(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    nginx_binary() is None, reason="nginx is not installed (apt-get install nginx-light)"
-)
 def test_hub_loads_by_url_from_nginx(local_store, tmp_path, monkeypatch):
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "hub-cache"))
     manifest = local_store.get_manifest(HANDLE)
