@@ -1,3 +1,3 @@
 """hubzoo: the registry, pages, site, packaging, store and publish pipeline of the zoo."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -43,7 +43,7 @@ from modules.checkpoints.sources import FetchLimits
 from pipeline.publish import (
     Pipeline,
     PublishOptions,
-    _cannot_be_identical,
+    cannot_be_identical,
     buildable_network,
     check_checkpoint_choice,
     check_network,
@@ -259,7 +259,7 @@ class _Preflight:
                     return Outcome(
                         handle, IDENTICAL, f"already published (sha256 {existing.sha256[:12]}…)"
                     )
-                conflict = _cannot_be_identical(
+                conflict = cannot_be_identical(
                     existing, record, record.format, options.publish_options(handle)
                 )
                 if conflict:

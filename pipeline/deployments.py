@@ -36,7 +36,7 @@ from pipeline.publish import (
     Pipeline,
     PublishOptions,
     PublishSummary,
-    _cannot_be_identical,
+    cannot_be_identical,
     buildable_network,
     check_checkpoint_choice,
     check_device,
@@ -277,7 +277,7 @@ def check_deployment_store(
     store.check_access(write=True)
     existing = store.get_manifest(deployment.handle)
     if existing is not None:
-        conflict = _cannot_be_identical(existing, parent, deployment.kind, options)
+        conflict = cannot_be_identical(existing, parent, deployment.kind, options)
         if conflict:
             raise HubzooError(
                 f"{deployment.handle} is already published in {store.url} ({conflict}, sha256 "

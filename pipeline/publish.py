@@ -227,7 +227,7 @@ def check_store(
     store.check_access(write=True)
     existing = store.get_manifest(record.handle)
     if existing is not None:
-        conflict = _cannot_be_identical(existing, record, module_format, options)
+        conflict = cannot_be_identical(existing, record, module_format, options)
         if conflict:
             raise HubzooError(
                 f"{record.handle} is already published in {store.url} ({conflict}, sha256 "
@@ -240,7 +240,7 @@ def check_store(
     return store, store.lock(record.handle)
 
 
-def _cannot_be_identical(
+def cannot_be_identical(
     existing: Manifest, record: ModuleRecord, module_format: str, options: PublishOptions
 ) -> str | None:
     """Why the published version cannot be what this publish builds, if that is known now."""
