@@ -43,8 +43,8 @@ from modules.checkpoints.sources import FetchLimits
 from pipeline.publish import (
     Pipeline,
     PublishOptions,
-    cannot_be_identical,
     buildable_network,
+    cannot_be_identical,
     check_checkpoint_choice,
     check_network,
 )
