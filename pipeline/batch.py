@@ -72,6 +72,7 @@ class BatchOptions:
     site_dir: Path = SITE_DIR
     verbose: bool = False
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)  # bounds of each download
+    zoo_url: str | None = None  # where the site's snippets load archives from
 
     def publish_options(self, handle: str) -> PublishOptions:
         """The single-module options of `handle` (the site is rebuilt once, by the batch)."""
@@ -86,6 +87,7 @@ class BatchOptions:
             site_dir=self.site_dir,
             verbose=self.verbose,
             fetch_limits=self.fetch_limits,
+            zoo_url=self.zoo_url,
         )
 
 
@@ -372,7 +374,7 @@ def publish_batch(options: BatchOptions, stream: TextIO | None = sys.stderr) -> 
         report.interrupted = True
     if options.build_site and report.count(PUBLISHED) and not report.interrupted:
         with progress.stage("build site"):
-            build_site(options.site_dir, store.url, options.registry_dir)
+            build_site(options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url)
             report.site_built = True
     report.seconds = time.perf_counter() - started
     return report

@@ -264,7 +264,9 @@ class DeploymentPipeline(Pipeline):
             summary.repaired = result.repaired
         if options.build_site:
             with self.stage("build site"):
-                build_site(options.site_dir, store.url, options.registry_dir)
+                build_site(
+                    options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
+                )
         return summary
 
 

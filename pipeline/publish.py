@@ -60,6 +60,7 @@ class PublishOptions:
     site_dir: Path = SITE_DIR  # where the rebuilt site goes
     verbose: bool = False  # let TensorFlow's start-up logging through
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)  # checkpoint fetch bounds
+    zoo_url: str | None = None  # where the site's snippets load archives from (build_site's)
 
 
 @dataclass
@@ -179,7 +180,9 @@ class Pipeline:
                 summary.repaired = result.repaired
             if options.build_site:
                 with self.stage("build site"):
-                    build_site(options.site_dir, store.url, options.registry_dir)
+                    build_site(
+                        options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
+                    )
             return summary
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -151,7 +151,8 @@ def demo(port: int, serve: bool) -> int:
     """Publish the demo module from a synthetic checkpoint (which builds the site), then serve."""
     ensure_venv()
     scripts = REPO / "scripts"
-    run(VENV_PYTHON, scripts / "publish.py", DEMO_HANDLE, "--synthetic")
+    zoo_url = f"http://127.0.0.1:{port}"
+    run(VENV_PYTHON, scripts / "publish.py", DEMO_HANDLE, "--synthetic", "--zoo-url", zoo_url)
     if serve:
         return run(VENV_PYTHON, scripts / "serve.py", "--port", str(port), check=False)
     return 0

@@ -97,6 +97,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         help="smoke-test device; auto uses a GPU when one is visible, else the CPU",
     )  # fmt: skip
     parser.add_argument("--no-site", action="store_true", help="do not rebuild the site")
+    parser.add_argument(
+        "--zoo-url", metavar="URL",
+        help="where the rebuilt site's snippets and download links load archives from "
+        "(default: an http(s) store's URL, else mkdocs.yml's)",
+    )  # fmt: skip
     limits = parser.add_argument_group(
         "checkpoint download limits", "a fetch that passes one stops with one line, leaving nothing"
     )
@@ -153,6 +158,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
             build_site=not args.no_site,
             verbose=args.debug,
             fetch_limits=fetch_limits,
+            zoo_url=args.zoo_url,
         )
     if not args.handles and not args.all and not args.changed:
         parser.error("name the modules to publish: HANDLE..., --all or --changed")
@@ -173,6 +179,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         build_site=not args.no_site,
         verbose=args.debug,
         fetch_limits=fetch_limits,
+        zoo_url=args.zoo_url,
     )
 
 

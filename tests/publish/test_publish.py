@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,7 +84,9 @@ def test_site_page_shows_the_published_artifact(published, tmp_path):
 
 
 @pytest.mark.slow
-def test_served_module_loads_with_tensorflow_hub_by_url(published, tmp_path, monkeypatch):
+def test_the_site_snippets_url_and_the_handle_load_with_tensorflow_hub(
+    published, tmp_path, monkeypatch
+):
     import tensorflow as tf
     import tensorflow_hub as hub
 
@@ -93,15 +96,24 @@ def test_served_module_loads_with_tensorflow_hub_by_url(published, tmp_path, mon
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{HANDLE}"
-        module = hub.load(url)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        site = tmp_path / "site"
+        config = small_project(tmp_path / "project")
+        build_site(site, store.url, config.parent / "registry", config, zoo_url=base)
+        page = (site / "modules" / HANDLE / "index.html").read_text()
+        snippet_urls = set(re.findall(r"http://127\.0\.0\.1:\d+/[\w./-]+\.tar\.gz", page))
+        assert snippet_urls == {f"{base}/{HANDLE}.tar.gz"}
         images = tf.constant(np.random.default_rng(0).random((2, 224, 224, 3), dtype=np.float32))
-        features = module.signatures["image_feature_vector"](images=images)["default"]
+        features = [
+            hub.load(url).signatures["image_feature_vector"](images=images)["default"]
+            for url in (*snippet_urls, f"{base}/{HANDLE}")
+        ]
     finally:
         server.shutdown()
         server.server_close()
-    assert features.shape == (2, 1024)
-    assert np.all(np.isfinite(features.numpy()))
+    for output in features:
+        assert output.shape == (2, 1024)
+        assert np.all(np.isfinite(output.numpy()))
 
 
 @pytest.mark.slow
