@@ -17,7 +17,7 @@ from pipeline.publish import export_spec
 from tests.downstream.corpus import ci_records, sweep_records
 from tests.downstream.page_worker import HEAD_CLASSES
 from tests.downstream.pages import page_job, page_kind
-from tests.export.legacy_client_check import BATCH_SIZE, hubzoo_test_images
+from tests.export.legacy_client_check import BATCH_SIZE, PAGE_MOMENTUM, hubzoo_test_images
 
 
 def _params(records, marks=()) -> list:
@@ -101,6 +101,10 @@ def check_downstream(record: ModuleRecord, zoo, page_clients) -> None:
         np.testing.assert_allclose(first, output, rtol=1e-3, atol=1e-4 * scale)
         assert result["train_update_ops"] > 0 and result["moving_mean_change"] > 0
         assert result["weight_change"] > 0
+        if record.batch_norm_momentum is not None:  # the page's fine-tuning block sets 0.997
+            assert len(result["feature_shapes"]) == 2
+            expected = (1 - PAGE_MOMENTUM) / (1 - record.batch_norm_momentum)
+            assert result["momentum_ratio_to_default"] == pytest.approx(expected, rel=1e-3)
     else:
         assert result["input_size"] == list(record.image_size)
         assert result["layer_shape"] == [BATCH_SIZE, record.num_outputs]
