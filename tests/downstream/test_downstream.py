@@ -54,11 +54,17 @@ def _load_by_url(record: ModuleRecord, url: str) -> tuple[dict[str, tuple], np.n
     return shapes, output.numpy(), list(loaded.variables)
 
 
+HEAD_SCOPES = ("logits", "final_layer/fc")
+"""Where TF-Slim nets keep their classification weights (NASNet/PNASNet: final_layer/FC)."""
+
+
 def _logits_kernel_shape(variables: list) -> tuple[int, int] | None:
-    """(inputs, classes) of the artifact's logits weights, if it has a classification head."""
+    """(inputs, classes) of the artifact's classification weights, if it has a head."""
     kernels = [
-        v for v in variables if "logits" in v.name.lower() and len(v.shape) in (2, 4)
-    ]  # TF-Slim: .../Logits/.../weights [1, 1, F, C] or [F, C]
+        v
+        for v in variables
+        if any(scope in v.name.lower() for scope in HEAD_SCOPES) and len(v.shape) in (2, 4)
+    ]  # [1, 1, F, C] or [F, C]
     if not kernels:
         return None
     assert len(kernels) == 1, [v.name for v in kernels]
