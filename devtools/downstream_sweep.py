@@ -22,6 +22,8 @@ from hubzoo.paths import REPO_ROOT
 from hubzoo.registry import load_registry
 
 _OUTCOME = re.compile(r"::test_downstream_sweep\[([^\]]+)\] (PASSED|FAILED|ERROR)")
+_FAILURE = re.compile(r"^DOWNSTREAM-FAILURE .*$", re.MULTILINE)
+"""What tests/downstream/conftest.py prints as soon as a test fails."""
 
 
 def keyword(family: str, families: list[str]) -> str:
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             for fmt, total in sorted(totals.items())
         ]
         print(f"{family}: " + "; ".join(summary), flush=True)
+        for line in _FAILURE.findall(output):
+            print("  " + line, flush=True)
     return 1 if any(outcome != "PASSED" for _, _, outcome in counts) else 0
 
 

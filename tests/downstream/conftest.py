@@ -24,8 +24,29 @@ from tests.downstream import page_worker
 from tests.legacy_helpers import legacy_python  # noqa: F401  (session fixture)
 from tests.serve.conftest import running
 
+FAILURE_MARK = "DOWNSTREAM-FAILURE"
+"""Starts the line printed as soon as a downstream test fails (a time-capped sweep run is killed
+before pytest's summary; devtools/downstream_sweep.py collects these lines)."""
 JOB_TIMEOUT = 900.0
 """Seconds a page job may take (the largest nets, fine-tuned in the legacy client, under load)."""
+
+
+_configs: list = []
+
+
+def pytest_configure(config) -> None:
+    _configs.append(config)
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Print a failed downstream test's first error line at once."""
+    if not (report.failed and report.nodeid.startswith("tests/downstream/") and _configs):
+        return
+    terminal = _configs[-1].pluginmanager.get_plugin("terminalreporter")
+    lines = [line for line in report.longreprtext.splitlines() if line.startswith("E ")]
+    reason = lines[0][1:].strip() if lines else report.longreprtext.strip()[-200:]
+    if terminal is not None:
+        terminal.write_line(f"{FAILURE_MARK} {report.nodeid} ({report.when}): {reason}")
 
 
 @dataclass
