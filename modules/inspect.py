@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import variable_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
@@ -96,7 +97,7 @@ class ModuleDescription:
     attributes: tuple[str, ...]
     checkpoint_names: tuple[str, ...]
     num_values: int
-    variable_bytes: int
+    variable_bytes: int  # the variables data files, less their string tensors (object graph)
     provenance: dict | None
 
     @property
@@ -152,7 +153,8 @@ def describe_module(path: Path) -> ModuleDescription:
     attributes: tuple[str, ...] = ()
     if module_format == SAVED_MODEL_2:
         call, attributes = _describe_root_object(saved_model.meta_graphs[0])
-    names, num_values = _read_checkpoint_index(path / "variables" / "variables")
+    names, num_values, string_bytes = _read_checkpoint_index(path / "variables" / "variables")
+    data_files = path.glob("variables/variables.data-*")
     return ModuleDescription(
         path=str(path),
         format=module_format,
@@ -161,7 +163,7 @@ def describe_module(path: Path) -> ModuleDescription:
         attributes=attributes,
         checkpoint_names=names,
         num_values=num_values,
-        variable_bytes=sum(f.stat().st_size for f in path.glob("variables/variables.data-*")),
+        variable_bytes=sum(f.stat().st_size for f in data_files) - string_bytes,
         provenance=_read_provenance(path / "assets" / PROVENANCE_ASSET),
     )
 
@@ -340,15 +342,19 @@ def _spec_description(name: str, spec: tf.TensorSpec) -> TensorDescription:
     return TensorDescription(name=name, dtype=spec.dtype.name, shape=shape)
 
 
-def _read_checkpoint_index(prefix: Path) -> tuple[tuple[str, ...], int]:
-    """The numeric tensors' names in the variables checkpoint and their total number of values."""
+def _read_checkpoint_index(prefix: Path) -> tuple[tuple[str, ...], int, int]:
+    """The numeric tensors' names in the variables checkpoint, their total number of values, and
+    the bytes of its string tensors (a TF2 checkpoint's object graph, which grows with the number
+    of objects, not of values)."""
     if not prefix.with_name(prefix.name + ".index").is_file():
-        return (), 0
+        return (), 0, 0
     reader = tf.train.load_checkpoint(str(prefix))
     shapes = reader.get_variable_to_shape_map()
     dtypes = reader.get_variable_to_dtype_map()
     numeric = sorted(name for name in shapes if dtypes[name] != tf.string)
-    return tuple(numeric), sum(math.prod(shapes[name]) for name in numeric)
+    strings = [reader.get_tensor(name) for name in shapes if dtypes[name] == tf.string]
+    string_bytes = sum(len(value) for value in np.ravel(strings))
+    return tuple(numeric), sum(math.prod(shapes[name]) for name in numeric), string_bytes
 
 
 def _read_provenance(path: Path) -> dict | None:
