@@ -11,6 +11,7 @@ from enum import StrEnum
 from itertools import takewhile
 from typing import Any
 
+from hubzoo.manifest import SYNTHETIC as SYNTHETIC_CHECKPOINT
 from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.registry import Registry
 from hubzoo.render import page_path, renderer_of
@@ -25,7 +26,7 @@ class Status(StrEnum):
     """Whether the zoo's store holds an archive of a module version, and of what weights."""
 
     PUBLISHED = "published"  # built from a trained checkpoint
-    SYNTHETIC = "synthetic"  # built from a synthetic checkpoint: for testing plumbing only
+    SYNTHETIC = SYNTHETIC_CHECKPOINT  # built from a synthetic checkpoint: for plumbing tests only
     UNPUBLISHED = "unpublished"  # no archive in the store
 
 
