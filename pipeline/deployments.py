@@ -17,10 +17,10 @@ import difflib
 import shutil
 import tempfile
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubzoo import __version__
 from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FEATURE_VECTOR, FORMATS, TFJS
 from hubzoo.errors import HubzooError
 from hubzoo.manifest import SYNTHETIC, BuildFacts
@@ -28,7 +28,6 @@ from hubzoo.package import package_module, unpack_artifact
 from hubzoo.progress import Progress
 from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.registry import MAX_PROBLEMS_SHOWN, Registry, load_registry
-from hubzoo.site.build import build_site
 from hubzoo.store import PublishLock, Store, open_store
 from hubzoo.toolchains import NodePackages, require_tfjs_converter
 from pipeline.publish import (
@@ -248,25 +247,13 @@ class DeploymentPipeline(Pipeline):
             )
         if store is None or lock is None:
             return summary
-        with self.stage("upload to store"):
-            import tensorflow as tf
-
-            build = BuildFacts(
-                format=kind,
-                record_digest=deployment.digest,
-                checkpoint_sha256=checkpoint_sha,
-                hubzoo_version=__version__,
-                tensorflow_version=tf.__version__,
-                smoke=report.to_json(),
-            )
-            result = store.put(deployment.handle, artifact.path, build, lock=lock)
-            summary.store_url, summary.created = result.url, result.created
-            summary.repaired = result.repaired
-        if options.build_site:
-            with self.stage("build site"):
-                build_site(
-                    options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
-                )
+        build = partial(
+            BuildFacts,
+            format=kind,
+            record_digest=deployment.digest,
+            checkpoint_sha256=checkpoint_sha,
+        )
+        self.store_and_build_site(summary, store, lock, artifact.path, build, report.to_json())
         return summary
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,28 +165,43 @@ class Pipeline:
                     raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
             if store is None or lock is None:
                 return summary
-            with self.stage("upload to store"):
-                import tensorflow as tf
-
-                build = BuildFacts(
-                    format=module_format,
-                    record_digest=record.digest,
-                    checkpoint_sha256=checkpoint_sha,
-                    hubzoo_version=__version__,
-                    tensorflow_version=tf.__version__,
-                    smoke=report.to_json(),
-                )
-                result = store.put(record.handle, artifact.path, build, lock=lock)
-                summary.store_url, summary.created = result.url, result.created
-                summary.repaired = result.repaired
-            if options.build_site:
-                with self.stage("build site"):
-                    build_site(
-                        options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
-                    )
+            build = partial(
+                BuildFacts,
+                format=module_format,
+                record_digest=record.digest,
+                checkpoint_sha256=checkpoint_sha,
+            )
+            self.store_and_build_site(summary, store, lock, artifact.path, build, report.to_json())
             return summary
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def store_and_build_site(
+        self,
+        summary: PublishSummary,
+        store: Store,
+        lock: PublishLock,
+        artifact: Path,
+        build: Callable[..., BuildFacts],
+        smoke: dict[str, Any],
+    ) -> None:
+        """Upload the checked archive of `summary.handle` with its build facts (`build` given the
+        versions and the smoke report), then rebuild the site when asked to."""
+        options = self.options
+        with self.stage("upload to store"):
+            import tensorflow as tf
+
+            facts = build(
+                hubzoo_version=__version__, tensorflow_version=tf.__version__, smoke=smoke
+            )
+            result = store.put(summary.handle, artifact, facts, lock=lock)
+            summary.store_url, summary.created = result.url, result.created
+            summary.repaired = result.repaired
+        if options.build_site:
+            with self.stage("build site"):
+                build_site(
+                    options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
+                )
 
     def checkpoint(self, record: ModuleRecord) -> tuple[Path, str]:
         """The checkpoint prefix to export, and its sha256 or 'synthetic'.

@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
 from hubzoo.errors import HubzooError
@@ -143,22 +144,26 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         max_extracted_bytes=args.max_extracted_size,
         max_members=args.max_members,
     )
+    # Options a single publish and a batch take alike.
+    shared: dict[str, Any] = {
+        "synthetic": args.synthetic,
+        "seed": args.seed,
+        "store_url": args.store,
+        "device": args.device,
+        "build_site": not args.no_site,
+        "verbose": args.debug,
+        "fetch_limits": fetch_limits,
+        "zoo_url": args.zoo_url,
+    }
     batch_flags = [flag for flag in BATCH_ONLY if _given(args, flag)]
     globs = [handle for handle in args.handles if any(c in handle for c in GLOB_CHARACTERS)]
     if len(args.handles) == 1 and not globs and not batch_flags:
         return args, PublishOptions(
             query=args.handles[0],
             checkpoint=args.checkpoint,
-            synthetic=args.synthetic,
-            seed=args.seed,
             dry_run=args.dry_run,
             format=args.format,
-            store_url=args.store,
-            device=args.device,
-            build_site=not args.no_site,
-            verbose=args.debug,
-            fetch_limits=fetch_limits,
-            zoo_url=args.zoo_url,
+            **shared,
         )
     if not args.handles and not args.all and not args.changed:
         parser.error("name the modules to publish: HANDLE..., --all or --changed")
@@ -172,14 +177,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, PublishOptio
         shard=args.shard,
         jobs=args.jobs,
         fail_fast=args.fail_fast,
-        synthetic=args.synthetic,
-        seed=args.seed,
-        store_url=args.store,
-        device=args.device,
-        build_site=not args.no_site,
-        verbose=args.debug,
-        fetch_limits=fetch_limits,
-        zoo_url=args.zoo_url,
+        **shared,
     )
 
 
