@@ -171,7 +171,9 @@ class _BoundedServer(ThreadingHTTPServer):
                 return
         try:
             super().process_request(request, client_address)
-        except BaseException:
+        except Exception:
+            # The thread did not start, so it will not release its slot. (A KeyboardInterrupt
+            # may land after the thread started: it passes through, and the thread releases.)
             self._slots.release()
             raise
 

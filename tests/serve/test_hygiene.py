@@ -7,6 +7,9 @@ import socket
 import threading
 import time
 
+import pytest
+
+from hubzoo.serve import serve
 from hubzoo.store import open_store
 from tests.serve.conftest import HANDLE, running
 from tests.store.helpers import fake_archive, publisher_manifest
@@ -94,3 +97,28 @@ def test_unknown_paths_get_the_sites_404_page(served):
         assert (status, body) == (404, b"no published module test/fake/feature_vector/9\n")
     finally:
         (served.site / "404.html").unlink()
+
+
+def test_ctrl_c_while_a_connection_thread_starts_stops_the_server(tmp_path, monkeypatch):
+    """Ctrl-C can land in `Thread.start` after the thread began, even after it ended: serve_forever
+    must end with the KeyboardInterrupt (the slot was once released twice, and the ValueError that
+    raised kept the server serving)."""
+    server = serve(open_store(str(tmp_path / "s")), None, 0)
+    started = threading.Thread.start
+
+    def start_then_interrupted(thread: threading.Thread) -> None:
+        started(thread)
+        thread.join(timeout=10)
+        raise KeyboardInterrupt
+
+    socket.create_connection(server.server_address, timeout=10).close()
+    monkeypatch.setattr(threading.Thread, "start", start_then_interrupted)
+    still_serving = threading.Timer(10, server.shutdown)  # ends the test if the interrupt is lost
+    started(still_serving)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            server.serve_forever(poll_interval=0.05)
+    finally:
+        still_serving.cancel()
+        monkeypatch.undo()
+        server.server_close()
