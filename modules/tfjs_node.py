@@ -17,7 +17,7 @@ import subprocess
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Self
 
 import numpy as np
 
@@ -54,7 +54,25 @@ class _FolderHandler(http.server.SimpleHTTPRequestHandler):
         """Nothing goes to stderr."""
 
 
-class FolderServer(http.server.ThreadingHTTPServer):
+class _ClosedOnExit:
+    """A `with` block ends by calling the object's `close()`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FolderServer(_ClosedOnExit, http.server.ThreadingHTTPServer):
     """A plain static HTTP server on 127.0.0.1 (a free port) for one folder, at `url`."""
 
     def __init__(self, folder: Path, path_prefix: str = "") -> None:
@@ -78,19 +96,8 @@ class FolderServer(http.server.ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
-    def __enter__(self) -> FolderServer:
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class NodeGraphModel:
+class NodeGraphModel(_ClosedOnExit):
     """A TF.js graph model loaded by URL in a Node process of its own; `predict` runs it."""
 
     def __init__(self, url: str, backend: str = DEFAULT_BACKEND) -> None:
@@ -132,17 +139,6 @@ class NodeGraphModel:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-    def __enter__(self) -> NodeGraphModel:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _write_frame(self, header: dict[str, Any], payload: bytes) -> None:
         data = json.dumps({**header, "bytes": len(payload)}).encode()

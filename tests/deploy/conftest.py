@@ -92,6 +92,13 @@ def sweep_cases() -> tuple[Case, ...]:
     return tuple(case for case in cases if case not in NORMAL_CASES)
 
 
+CASES = [pytest.param(case, id=case.id) for case in NORMAL_CASES]
+"""The normal run's cases, one per family, as pytest parameters."""
+SWEEP = [pytest.param(case, id=case.id, marks=pytest.mark.sweep) for case in sweep_cases()]
+"""Every net as a case, under the sweep marker."""
+MOBILENET = NORMAL_CASES[1]
+
+
 class Deployments:
     """Exports each (case, format) on first use, under one session folder, and runs parents."""
 

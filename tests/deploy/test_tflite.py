@@ -12,19 +12,16 @@ from modules.export.tflite import MODEL_FILE, PROVENANCE_KEY, export, read_model
 from modules.inspect import check_export, describe_module, diff_against
 from modules.smoke import smoke_test
 from tests.deploy.conftest import (
-    NORMAL_CASES,
+    CASES,
+    MOBILENET,
     PARITY,
+    SWEEP,
     free_as_minus_one,
     images_for,
     relative_error,
-    sweep_cases,
 )
 
 pytestmark = pytest.mark.slow
-
-CASES = [pytest.param(case, id=case.id) for case in NORMAL_CASES]
-SWEEP = [pytest.param(case, id=case.id, marks=pytest.mark.sweep) for case in sweep_cases()]
-MOBILENET = NORMAL_CASES[1]
 
 
 def interpreter(folder):
