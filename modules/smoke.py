@@ -90,9 +90,10 @@ def smoke_test(
     implementation = format_implementation(module_format)
     with tf.device(device_name):
         warm_seconds: dict[int, list[float]] = {batch: [] for batch in BATCH_SIZES}
-        for name, call in implementation.load_calls(module_dir, spec, training=False).items():
+        calls = implementation.load_calls(module_dir, spec)
+        for name, call in calls.inference.items():
             _check_signature(name, call, spec, report, warm_seconds)
-        for name, call in implementation.load_calls(module_dir, spec, training=True).items():
+        for name, call in calls.training().items():
             _check_training(name, call, spec, report)
         if all(warm_seconds.values()):
             _summarize_latency(warm_seconds, report)

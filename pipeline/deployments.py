@@ -144,7 +144,7 @@ def check_parity(
 
     from modules.export import format_implementation
 
-    calls = format_implementation(kind).load_calls(deployment_dir, spec, training=False)
+    calls = format_implementation(kind).load_calls(deployment_dir, spec).inference
     found = np.asarray(calls[DEFAULT_SIGNATURE](parity_images(spec))[DEFAULT_OUTPUT])
     del calls  # ends a TF.js runtime's Node process and server
     if found.shape != (PARITY_IMAGES, width):

@@ -3,14 +3,15 @@
 Each format of `hubzoo.contract.FORMATS` names its module here (`tf1_hub`, `saved_model2`, and
 the deployments `tfjs`, `tflite`), which provides the three things a format needs, as
 `FormatImplementation` says: `export` writes the artifact, `diff` lists how an artifact read by
-`modules.inspect` departs from the record, and `load_calls` loads it as a consumer does, for the
-smoke test. A deployment also reads its own folder (`describe`), which is not a SavedModel.
+`modules.inspect` departs from the record, and `load_calls` loads it as a consumer does (once
+where the format allows), for the smoke test. A deployment also reads its own folder (`describe`), which is not a SavedModel.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -27,6 +28,20 @@ SignatureCall = Callable[..., dict]
 """A loaded signature bound to its extra inputs: call(images) -> {output name: tensor}."""
 
 
+def _no_training_path() -> dict[str, SignatureCall]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ConsumerCalls:
+    """A module as its consumer loads it: the signatures it serves at inference, and `training()`
+    giving the calls of its training path (loading again only where the format keeps a separate
+    training graph; a deployment has none)."""
+
+    inference: dict[str, SignatureCall]
+    training: Callable[[], dict[str, SignatureCall]] = _no_training_path
+
+
 class FormatImplementation(Protocol):
     """What the module named by a format's `implementation` provides."""
 
@@ -36,9 +51,7 @@ class FormatImplementation(Protocol):
 
     def diff(self, desc: ModuleDescription, spec: ExportSpec) -> list[str]: ...
 
-    def load_calls(
-        self, module_dir: Path, spec: ExportSpec, training: bool
-    ) -> dict[str, SignatureCall]: ...
+    def load_calls(self, module_dir: Path, spec: ExportSpec) -> ConsumerCalls: ...
 
 
 class DeploymentImplementation(FormatImplementation, Protocol):

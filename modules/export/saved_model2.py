@@ -24,7 +24,7 @@ from hubzoo.contract import (
     TRAINING_INPUT,
 )
 from hubzoo.files import staged_dir
-from modules.export import SignatureCall, missing_signature
+from modules.export import ConsumerCalls, SignatureCall, missing_signature
 from modules.export.provenance import write_provenance
 from modules.export.spec import ExportSpec
 from modules.export.weights import check_weights
@@ -172,14 +172,13 @@ def _diff_call(call: CallDescription | None, spec: ExportSpec) -> list[str]:
     return problems
 
 
-def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
-    """What a consumer calls, loaded once by tensorflow_hub: at inference, each serving signature;
-    for `training`, `__call__(images, training=True)` (batch norm on batch statistics)."""
+def load_calls(module_dir: Path, spec: ExportSpec) -> ConsumerCalls:
+    """The module loaded once by tensorflow_hub: at inference, each serving signature; its
+    training path is `__call__(images, training=True)` (batch norm on batch statistics) on the
+    same object."""
     import tensorflow_hub as hub
 
     loaded = hub.load(str(module_dir))
-    if training:
-        return {"__call__": lambda images: {DEFAULT_OUTPUT: loaded(images, training=True)}}
     calls: dict[str, SignatureCall] = {}
     for name in served_signatures(spec):
         if name not in loaded.signatures:
@@ -187,4 +186,8 @@ def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, 
             continue
         function = loaded.signatures[name]
         calls[name] = lambda images, function=function: function(**{IMAGES_INPUT: images})
-    return calls
+
+    def training() -> dict[str, SignatureCall]:
+        return {"__call__": lambda images: {DEFAULT_OUTPUT: loaded(images, training=True)}}
+
+    return ConsumerCalls(calls, training)

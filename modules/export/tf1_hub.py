@@ -18,7 +18,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from hubzoo.contract import DEFAULT_OUTPUT, FORMATS, HUB, IMAGES_INPUT, MOMENTUM_INPUT, TASKS
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
-from modules.export import SignatureCall, hub_protos, missing_signature
+from modules.export import ConsumerCalls, SignatureCall, hub_protos, missing_signature
 from modules.export.provenance import write_provenance
 from modules.export.spec import ExportSpec
 from modules.export.weights import check_weights
@@ -189,12 +189,22 @@ def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
     return problems
 
 
-def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
-    """Each of the record's signatures, loaded by tensorflow_hub from the inference graph or
-    (`training`) the `{"train"}` graph; a bn-hparams signature is bound to the record's momentum."""
+def load_calls(module_dir: Path, spec: ExportSpec) -> ConsumerCalls:
+    """Each of the record's signatures, loaded by tensorflow_hub from the inference graph; the
+    training path loads the `{"train"}` graph, as a consumer fine-tuning it does. A bn-hparams
+    signature is bound to the record's momentum."""
+    return ConsumerCalls(
+        _signature_calls(module_dir, spec, []),
+        lambda: _signature_calls(module_dir, spec, ["train"]),
+    )
+
+
+def _signature_calls(
+    module_dir: Path, spec: ExportSpec, tags: list[str]
+) -> dict[str, SignatureCall]:
     import tensorflow_hub as hub
 
-    loaded = hub.load(str(module_dir), tags=["train"] if training else [])
+    loaded = hub.load(str(module_dir), tags=tags)
     calls: dict[str, SignatureCall] = {}
     for name in spec.signatures:
         if name not in loaded.signatures:

@@ -24,7 +24,7 @@ from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FORMATS, TFJS
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
 from hubzoo.toolchains import require_tfjs_converter
-from modules.export import SignatureCall
+from modules.export import ConsumerCalls
 from modules.export.default_signature import diff_default_signature, save_default_signature
 from modules.export.provenance import PROVENANCE_ASSET
 from modules.export.spec import ExportSpec
@@ -130,13 +130,11 @@ def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
     return problems
 
 
-def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
+def load_calls(module_dir: Path, spec: ExportSpec) -> ConsumerCalls:
     """At inference, `default` run by TF.js in Node on the model loaded by URL from a loopback
     server (both end when the calls are dropped); a deployment has no training path."""
     from modules.tfjs_node import FolderServer, NodeGraphModel
 
-    if training:
-        return {}
     server = FolderServer(module_dir, spec.handle)
     try:
         model = NodeGraphModel(server.url)
@@ -149,7 +147,7 @@ def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, 
         return {DEFAULT_OUTPUT: tf.constant(output)}
 
     weakref.finalize(call, _close, model, server)
-    return {DEFAULT_SIGNATURE: call}
+    return ConsumerCalls({DEFAULT_SIGNATURE: call})
 
 
 def _close(model: Any, server: Any) -> None:

@@ -21,7 +21,7 @@ from ai_edge_litert import schema_py_generated as schema
 from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FORMATS, IMAGES_INPUT, LITE
 from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
-from modules.export import SignatureCall
+from modules.export import ConsumerCalls
 from modules.export.default_signature import diff_default_signature, save_default_signature
 from modules.export.provenance import PROVENANCE_ASSET
 from modules.export.spec import ExportSpec
@@ -117,13 +117,11 @@ def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
     return problems
 
 
-def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, SignatureCall]:
+def load_calls(module_dir: Path, spec: ExportSpec) -> ConsumerCalls:
     """At inference, `default` run by LiteRT's interpreter (its signature runner resizes the
     input to each batch); a deployment has no training path."""
     from ai_edge_litert.interpreter import Interpreter
 
-    if training:
-        return {}
     runner = Interpreter(model_path=str(module_dir / MODEL_FILE)).get_signature_runner(
         DEFAULT_SIGNATURE
     )
@@ -132,7 +130,7 @@ def load_calls(module_dir: Path, spec: ExportSpec, training: bool) -> dict[str, 
         outputs = runner(**{IMAGES_INPUT: np.asarray(images, dtype=np.float32)})
         return {DEFAULT_OUTPUT: tf.constant(outputs[DEFAULT_OUTPUT])}
 
-    return {DEFAULT_SIGNATURE: call}
+    return ConsumerCalls({DEFAULT_SIGNATURE: call})
 
 
 def _signatures(model: schema.Model) -> tuple[SignatureDescription, ...]:

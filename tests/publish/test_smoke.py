@@ -57,3 +57,30 @@ def test_device_choice_follows_the_machine():
             pick_device("gpu")
         assert pick_device("auto")[1].startswith("CPU (no GPU visible")
     assert pick_device("cpu")[0] == "/device:CPU:0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("query", "loads"),
+    [
+        ("inception_v1/feature_vector/1", [(), ("train",)]),  # TF1: two graphs
+        ("mobilenet_v1_025_128/feature_vector/4", [()]),  # TF2: one object, training=True on it
+    ],
+)
+def test_the_consumer_copy_is_loaded_once_per_graph(query, loads, tmp_path, monkeypatch):
+    import tensorflow_hub as hub
+
+    record = load_registry().find(query)
+    prefix = synthetic_checkpoint(record.network, 0, record.hyperparameters)
+    spec, module_dir = export(record, record.format, prefix, tmp_path, synthetic=True)
+    seen, real_load = [], hub.load
+
+    def counted_load(handle, tags=None, options=None):
+        seen.append(tuple(tags or ()))
+        return real_load(handle, tags=tags, options=options)
+
+    monkeypatch.setattr(hub, "load", counted_load)
+    report = smoke_test(module_dir, spec, record.format, "cpu")
+    assert report.passed, report.failures
+    assert seen == loads
+    assert any("training path" in check for check in report.checks)
