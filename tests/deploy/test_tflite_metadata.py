@@ -22,7 +22,7 @@ from modules.export.tflite import MODEL_FILE, export, metadata_entry, read_model
 from modules.export.tflite_metadata import METADATA_KEY, packed_files
 from modules.inspect import check_export, describe_module, diff_against
 from pipeline.deployments import deployment_spec, lite_metadata_facts
-from tests.deploy.conftest import registry
+from tests.deploy.conftest import registry, relative_error
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,9 @@ EMBEDDER = f"{PARENTS}/feature_vector/5/metadata/lite/1"
 DEFAULT = f"{PARENTS}/classification/5/default/lite/1"
 PROBE = Path(__file__).with_name("tflite_support_probe.py")
 TOLERANCE = 1e-5
-"""Largest difference allowed between the Task Library's and LiteRT's outputs (seen: under 1e-7)."""
+"""Largest difference allowed between the Task Library's and LiteRT's outputs (two TF Lite
+runtimes), relative to the largest magnitude of LiteRT's: seen 2e-7 to 5e-7 on the small
+MobileNet V3s, 1e-6 to 2.2e-6 on the large ones (synthetic weights)."""
 
 
 @cache
@@ -43,15 +45,28 @@ def spec_of(handle: str):
     return deployment_spec(deployment, parent, synthetic=True, lite_metadata=facts)
 
 
+METADATA_CASES = [pytest.param(CLASSIFIER, id="classifier"), pytest.param(EMBEDDER, id="embedder")]
+"""The normal run's metadata deployments: the smallest MobileNet V3's."""
+METADATA_SWEEP = [
+    pytest.param(handle, id=handle.removeprefix("google/imagenet/"), marks=pytest.mark.sweep)
+    for handle, deployment in sorted(registry().deployments.items())
+    if deployment.carries_metadata and handle not in (CLASSIFIER, EMBEDDER)
+]
+"""Every other metadata deployment of the corpus (all MobileNet V3 at 224 x 224)."""
+
+
 @pytest.fixture(scope="module")
 def exported(deployments, tmp_path_factory):
-    """Each deployment handle -> its exported folder (the session's synthetic weights)."""
+    """handle -> the deployment's exported folder (the session's synthetic weights), exported
+    on first use."""
     root = tmp_path_factory.mktemp("lite-metadata")
-    folders = {}
-    for handle in (CLASSIFIER, EMBEDDER, DEFAULT):
+
+    @cache
+    def folder(handle: str) -> Path:
         spec = spec_of(handle)
-        folders[handle] = export(spec, deployments.weights(spec), root / handle)
-    return folders
+        return export(spec, deployments.weights(spec), root / handle)
+
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +110,12 @@ def test_the_facts_come_from_the_registry():
     assert spec_of(DEFAULT).lite_metadata is None
 
 
-@pytest.mark.parametrize("handle", [CLASSIFIER, EMBEDDER])
+@pytest.mark.parametrize("handle", METADATA_CASES + METADATA_SWEEP)
 def test_metadata_displayer_reads_what_the_record_says(exported, image, tmp_path, handle):
     spec = spec_of(handle)
+    assert spec.image_size == (224, 224)
     facts = spec.lite_metadata
-    found = probe(exported[handle], image, "none", tmp_path)
+    found = probe(exported(handle), image, "none", tmp_path)
     meta = found["metadata"]
     assert (meta["name"], meta["description"], meta["version"], meta["author"]) == (
         facts.name,
@@ -140,33 +156,35 @@ def test_metadata_displayer_reads_what_the_record_says(exported, image, tmp_path
     assert (tmp_path / "ImageNetLabels.txt").read_bytes() == committed
 
 
-def test_the_task_library_classifies_with_our_labels_as_litert_scores(exported, image, tmp_path):
-    found = probe(exported[CLASSIFIER], image, "classifier", tmp_path)
-    labels = spec_of(CLASSIFIER).lite_metadata.labels
-    expected = litert_output(exported[CLASSIFIER], image)
+@pytest.mark.parametrize("handle", METADATA_CASES + METADATA_SWEEP)
+def test_the_task_library_runs_it_as_litert_does(exported, image, tmp_path, handle):
+    """A classifier: ImageClassifier's top 5 are LiteRT's, named by our labels file; a feature
+    vector: ImageEmbedder's embedding is LiteRT's."""
+    spec = spec_of(handle)
+    expected = litert_output(exported(handle), image)
+    assert expected.shape == (spec.num_outputs,)
+    labels = spec.lite_metadata.labels
+    if not labels:
+        embedding = np.array(probe(exported(handle), image, "embedder", tmp_path)["embedding"])
+        assert embedding.shape == expected.shape
+        assert relative_error(embedding, expected) <= TOLERANCE
+        return
+    found = probe(exported(handle), image, "classifier", tmp_path)
     top = np.argsort(-expected)[:5]
     assert [c["index"] for c in found["categories"]] == top.tolist()
     assert [c["name"] for c in found["categories"]] == [labels[i] for i in top]
     scores = np.array([c["score"] for c in found["categories"]])
-    assert np.max(np.abs(scores - expected[top])) <= TOLERANCE
-
-
-def test_the_task_library_embeds_as_litert_computes(exported, image, tmp_path):
-    found = probe(exported[EMBEDDER], image, "embedder", tmp_path)
-    expected = litert_output(exported[EMBEDDER], image)
-    embedding = np.array(found["embedding"])
-    assert embedding.shape == expected.shape == (1024,)
-    assert np.max(np.abs(embedding - expected)) <= TOLERANCE
+    assert np.max(np.abs(scores - expected[top])) / np.max(np.abs(expected)) <= TOLERANCE
 
 
 def test_metadata_leaves_litert_s_output_unchanged(exported, image):
     """Same weights: the classifier with metadata computes exactly what the default one does."""
-    with_metadata = litert_output(exported[CLASSIFIER], image)
-    assert np.array_equal(with_metadata, litert_output(exported[DEFAULT], image))
+    with_metadata = litert_output(exported(CLASSIFIER), image)
+    assert np.array_equal(with_metadata, litert_output(exported(DEFAULT), image))
 
 
 def test_a_default_deployment_carries_no_metadata(exported, image, tmp_path):
-    folder = exported[DEFAULT]
+    folder = exported(DEFAULT)
     assert metadata_entry(read_model(folder), METADATA_KEY) is None
     assert packed_files((folder / MODEL_FILE).read_bytes()) == {}
     assert "does not have metadata" in probe(folder, image, "none", tmp_path)["refused"]
@@ -174,7 +192,7 @@ def test_a_default_deployment_carries_no_metadata(exported, image, tmp_path):
 
 @pytest.mark.parametrize("handle", [CLASSIFIER, EMBEDDER, DEFAULT])
 def test_the_check_passes_each_against_its_record(exported, handle):
-    desc = describe_module(exported[handle])
+    desc = describe_module(exported(handle))
     assert diff_against(desc, spec_of(handle), expected_format=LITE) == []
     assert desc.provenance["handle"] == handle
 
@@ -182,17 +200,17 @@ def test_the_check_passes_each_against_its_record(exported, handle):
 def test_the_check_reports_missing_or_unexpected_metadata(exported):
     metadata_spec = dataclasses.replace(spec_of(CLASSIFIER), handle=DEFAULT)
     with pytest.raises(HubzooError, match=r"no TF Lite Metadata \(TFLITE_METADATA\), which a"):
-        check_export(exported[DEFAULT], metadata_spec, LITE)
+        check_export(exported(DEFAULT), metadata_spec, LITE)
     default_spec = dataclasses.replace(spec_of(DEFAULT), handle=CLASSIFIER)
     with pytest.raises(HubzooError, match=r"Metadata \(TFLITE_METADATA\) found; the record is no"):
-        check_export(exported[CLASSIFIER], default_spec, LITE)
+        check_export(exported(CLASSIFIER), default_spec, LITE)
 
 
 def test_the_check_reports_a_wrong_labels_count_and_other_facts(exported):
     spec = spec_of(CLASSIFIER)
     facts = dataclasses.replace(spec.lite_metadata, version="2")
     wider = dataclasses.replace(spec, num_outputs=1000, lite_metadata=facts)
-    problems = diff_against(describe_module(exported[CLASSIFIER]), wider, expected_format=LITE)
+    problems = diff_against(describe_module(exported(CLASSIFIER)), wider, expected_format=LITE)
     assert "labels file ImageNetLabels.txt: 1001 labels, the output has 1000 classes" in problems
     assert "TF Lite Metadata version: found '1', expected '2'" in problems
 
@@ -201,7 +219,7 @@ def test_inspect_module_checks_a_folder_against_a_deployment_handle(exported):
     script = Path(__file__).parents[2] / "scripts" / "inspect_module.py"
 
     def inspect(handle: str, against: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, str(script), str(exported[handle]), "--against", against]
+        command = [sys.executable, str(script), str(exported(handle)), "--against", against]
         return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
     matching = inspect(CLASSIFIER, "mobilenet_v3_small_075_224/classification/5/metadata/lite/1")
@@ -217,7 +235,7 @@ def test_inspect_module_checks_a_folder_against_a_deployment_handle(exported):
 def test_a_metadata_deployment_gives_the_same_bytes_again(exported, deployments, tmp_path):
     spec = spec_of(CLASSIFIER)
     again = export(spec, deployments.weights(spec), tmp_path / "again")
-    assert (again / MODEL_FILE).read_bytes() == (exported[CLASSIFIER] / MODEL_FILE).read_bytes()
+    assert (again / MODEL_FILE).read_bytes() == (exported(CLASSIFIER) / MODEL_FILE).read_bytes()
 
 
 def test_labels_the_registry_lacks_or_that_miscount_stop_in_one_line(tmp_path):
