@@ -13,10 +13,10 @@ the spec's `LiteMetadataFacts` (the record's).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import flatbuffers
 from flatbuffers import number_types
@@ -47,7 +47,7 @@ _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 _UINT8, _UINT32 = "uint8", "uint32"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class TensorView:
     """A tensor's metadata as read back."""
 
@@ -60,7 +60,7 @@ class TensorView:
     associated_files: tuple[tuple[str, int], ...]  # (name, AssociatedFileType)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class MetadataView:
     """A ModelMetadata flatbuffer as read back: what the export check compares."""
 
@@ -201,10 +201,10 @@ def diff_metadata(buffer: bytes | None, files: Mapping[str, bytes], spec: Export
         return [f"TF Lite Metadata: {error}"]
     expected = read_metadata(metadata_buffer(spec))
     problems = [
-        f"TF Lite Metadata {field}: found {getattr(found, field)!r}, expected "
-        f"{getattr(expected, field)!r}"
-        for field in ("name", "description", "version", "author", "license", "inputs", "outputs")
-        if getattr(found, field) != getattr(expected, field)
+        f"TF Lite Metadata {name}: found {getattr(found, name)!r}, expected "
+        f"{getattr(expected, name)!r}"
+        for name in (field.name for field in dataclasses.fields(MetadataView))
+        if getattr(found, name) != getattr(expected, name)
     ]
     for name, content in associated_files(spec).items():
         if name not in files:

@@ -19,7 +19,7 @@ from hubzoo.labels import LABELS_FOLDER, read_labels
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.toolchains import require_tflite_support
 from modules.export.tflite import MODEL_FILE, export, metadata_entry, read_model
-from modules.export.tflite_metadata import METADATA_KEY, packed_files
+from modules.export.tflite_metadata import METADATA_KEY, normalization, packed_files
 from modules.inspect import check_export, describe_module, diff_against
 from pipeline.deployments import deployment_spec, lite_metadata_facts
 from tests.deploy.conftest import registry, relative_error
@@ -247,3 +247,12 @@ def test_labels_the_registry_lacks_or_that_miscount_stop_in_one_line(tmp_path):
     (tmp_path / LABELS_FOLDER / "ImageNetLabels.txt").write_text("background\ntench\n")
     with pytest.raises(HubzooError, match=r"ImageNetLabels.txt has 2 labels, the record says 1001"):
         lite_metadata_facts(registry(), deployment, parent, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("input_range", "mean_std"), [((0, 1), (0.0, 255.0)), ((-1, 1), (127.5, 127.5))]
+)
+def test_the_normalization_maps_pixels_onto_the_input_range(input_range, mean_std):
+    mean, std = normalization(input_range)
+    assert (mean, std) == mean_std
+    assert ((0 - mean) / std, (255 - mean) / std) == input_range
