@@ -24,11 +24,6 @@ class Labels:
     file_name: str
     labels: tuple[str, ...]
 
-    @property
-    def content(self) -> bytes:
-        """The file's bytes: one label per line, each line ended by a newline."""
-        return "".join(label + "\n" for label in self.labels).encode()
-
 
 def read_labels(labels_url: str, registry_dir: Path = REGISTRY_DIR) -> Labels:
     """The registry's copy of the labels file at `labels_url`; HubzooError if there is none."""
