@@ -1,7 +1,8 @@
 """TF Lite metadata deployments: TF Lite Metadata and the packed labels, as the registry states
 them, read back by tflite-support's MetadataDisplayer and run by its Task Library (in the TF Lite
 Support venv), matching LiteRT's interpreter; a default deployment carries none; the export check
-tells them apart. The smallest MobileNet V3, one classifier and one feature vector."""
+tells them apart. The smallest MobileNet V3, one classifier and one feature vector (the `sweep`
+marker: every metadata deployment of the corpus)."""
 
 import dataclasses
 import json
