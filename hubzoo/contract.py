@@ -168,5 +168,10 @@ FORMATS: dict[str, ModuleFormat] = {
 MODULE_FORMATS: tuple[str, ...] = tuple(name for name, fmt in FORMATS.items() if not fmt.deployment)
 """The formats a module record may state; the others are deployments of a module."""
 
+METADATA_DEPLOYMENTS: dict[str, tuple[str, ...]] = {LITE: ("metadata",)}
+"""Per deployment format, the deployment names whose artifact carries its runtime's model
+metadata (for `lite`: TF Lite Metadata with the class labels packed in, as tfhub.dev's
+".../metadata/lite/1" pages say); the other names of the format carry none."""
+
 SMOKE_DEVICES = ("auto", "gpu", "cpu")
 """Where the smoke test may run: auto takes a GPU when TensorFlow sees one, else the CPU."""

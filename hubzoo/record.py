@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hubzoo.contract import CLASSIFICATION, FEATURE_VECTOR, FORMATS, TASKS, ModuleFormat, Task
+from hubzoo.contract import (
+    CLASSIFICATION,
+    FEATURE_VECTOR,
+    FORMATS,
+    METADATA_DEPLOYMENTS,
+    TASKS,
+    ModuleFormat,
+    Task,
+)
 from hubzoo.preprocessing import InputMapping
 
 
@@ -148,6 +156,11 @@ class Deployment:
     num_classes: int | None  # the converted model's number of logits, as its page says
     layout: Mapping[str, Any]  # layout that differs from the era's
     digest: str  # sha256 of every fact above (hubzoo.lock.record_digest)
+
+    @property
+    def carries_metadata(self) -> bool:
+        """Whether the converted model carries its runtime's model metadata (and labels)."""
+        return self.name in METADATA_DEPLOYMENTS.get(self.kind, ())
 
     @property
     def title_handle(self) -> str:

@@ -1,12 +1,16 @@
-"""The tools outside `.venv` that deployments need: the TF.js converter and TF.js in Node.
+"""The tools outside `.venv` that deployments need: the TF.js converter, TF.js in Node, and the
+TF Lite Support library that reads TF Lite Metadata back.
 
 - The converter (`tensorflowjs` 4.22.0) imports tensorflow_decision_forests, which pins
   TensorFlow 2.19, so it lives in a side venv of its own: `.venv-tfjs`, pinned by
   `tfjs/requirements.txt`, or wherever `HUBZOO_TFJS_VENV` says.
+- tflite-support 0.4.4 (its metadata reader and Task Library, which the tests check the `lite`
+  metadata deployments with) pins protobuf<4, so it too has a side venv: `.venv-tflite-support`,
+  pinned by `lite/requirements.txt`, or wherever `HUBZOO_TFLITE_SUPPORT_VENV` says.
 - TF.js itself runs in Node from the npm packages `tfjs/package-lock.json` pins, installed into
   `tfjs/node_modules` by `npm ci` and stamped with the lock file's sha256 once installed.
 
-`scripts/dev.py setup` (and `test`) creates both when they are missing or stale; the exporters and
+`scripts/dev.py setup` (and `test`) creates them when they are missing or stale; the exporters and
 runtimes only `require` them, failing with one line that says how to create what is missing.
 """
 
@@ -32,6 +36,10 @@ TFJS_VENV_VARIABLE = "HUBZOO_TFJS_VENV"
 SETUP_COMMAND = "python3.11 scripts/dev.py setup"
 """What creates the converter venv and installs the npm packages."""
 NODE_RUNNER = TFJS_DIR / "run_graph_model.js"
+LITE_DIR = REPO_ROOT / "lite"
+"""The TF Lite Support venv's pins."""
+TFLITE_SUPPORT_VENV_VARIABLE = "HUBZOO_TFLITE_SUPPORT_VENV"
+"""Environment variable naming another folder for the TF Lite Support venv."""
 
 _CONVERTER_CHECK = """
 import tensorflow as tf, tensorflowjs
@@ -48,6 +56,39 @@ def tfjs_converter_venv() -> SideVenv:
         requirements=TFJS_DIR / "requirements.txt",
         check_code=_CONVERTER_CHECK,
     )
+
+
+_TFLITE_SUPPORT_CHECK = """
+from importlib.metadata import version
+from tflite_support import metadata
+from tflite_support.task import vision
+print("tflite-support", version("tflite-support"), metadata.MetadataDisplayer.__name__,
+      vision.ImageClassifier.__name__)
+"""
+
+
+def tflite_support_venv() -> SideVenv:
+    """The TF Lite Support venv: `$HUBZOO_TFLITE_SUPPORT_VENV` if set, else the repository's
+    `.venv-tflite-support`."""
+    return SideVenv(
+        name="tflite-support",
+        title="the TF Lite Support venv",
+        path=Path(
+            os.environ.get(TFLITE_SUPPORT_VENV_VARIABLE) or REPO_ROOT / ".venv-tflite-support"
+        ),
+        requirements=LITE_DIR / "requirements.txt",
+        check_code=_TFLITE_SUPPORT_CHECK,
+    )
+
+
+def require_tflite_support() -> SideVenv:
+    """The TF Lite Support venv, if it is current; HubzooError in one line saying how to create
+    it."""
+    venv = tflite_support_venv()
+    venv.require(
+        f"create it with: {SETUP_COMMAND} (or point {TFLITE_SUPPORT_VENV_VARIABLE} at one)"
+    )
+    return venv
 
 
 def require_tfjs_converter() -> SideVenv:
@@ -129,6 +170,8 @@ def node_executable() -> Path:
 
 
 def ensure_toolchains(progress_stream: IO[str] = sys.stderr) -> None:
-    """Create the converter venv and install the npm packages, each only if missing or stale."""
+    """Create the converter venv, install the npm packages and create the TF Lite Support venv,
+    each only if missing or stale."""
     tfjs_converter_venv().ensure(progress_stream)
     NodePackages().ensure(progress_stream)
+    tflite_support_venv().ensure(progress_stream)

@@ -24,6 +24,7 @@ from hubzoo.eras import Eras, load_eras
 from hubzoo.families import FAMILIES_FOLDER, ZOO_FACTS_FOLDER, load_families
 from hubzoo.family import Family, ModulePlace
 from hubzoo.handles import DeploymentHandle, deployment_handle, is_handle
+from hubzoo.labels import LABELS_FOLDER
 from hubzoo.located import LocatedDict, located
 from hubzoo.lock import LOCK_FILE, Lock, read_lock
 from hubzoo.paths import TEMPLATES_DIR, display_path
@@ -41,7 +42,9 @@ from hubzoo.shared import PUBLISHERS_FOLDER, SHARED_FILES, TAGS_FOLDER, Shared, 
 from hubzoo.yamlnodes import STR, Problem, YamlRejected, load_nodes, plain_tag, shown
 
 RECORD_SUFFIXES = (".yaml", ".yml")
-SHARED_FOLDERS = (FAMILIES_FOLDER, ZOO_FACTS_FOLDER, PUBLISHERS_FOLDER, TAGS_FOLDER, "schema")
+SHARED_FOLDERS = (
+    FAMILIES_FOLDER, ZOO_FACTS_FOLDER, PUBLISHERS_FOLDER, TAGS_FOLDER, LABELS_FOLDER, "schema",
+)  # fmt: skip
 """Folders of registry/ that hold no records."""
 PARALLEL_THRESHOLD = 2000
 """From this many files on, records are checked in one process per core."""

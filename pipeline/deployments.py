@@ -21,10 +21,20 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, FEATURE_VECTOR, FORMATS, TFJS
+from hubzoo.contract import (
+    CLASSIFICATION,
+    DEFAULT_OUTPUT,
+    DEFAULT_SIGNATURE,
+    FEATURE_VECTOR,
+    FORMATS,
+    LITE,
+    TFJS,
+)
 from hubzoo.errors import HubzooError
+from hubzoo.labels import read_labels
 from hubzoo.manifest import SYNTHETIC, BuildFacts
 from hubzoo.package import package_module, unpack_artifact
+from hubzoo.paths import REGISTRY_DIR
 from hubzoo.progress import Progress
 from hubzoo.record import Deployment, ModuleRecord
 from hubzoo.registry import MAX_PROBLEMS_SHOWN, Registry, load_registry
@@ -48,7 +58,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from modules.export.spec import ExportSpec
+    from modules.export.spec import ExportSpec, LiteMetadataFacts
 
 PARITY = 1e-4
 """Largest error allowed between a deployment and its parent module, relative to the largest
@@ -88,6 +98,21 @@ def find_deployment(registry: Registry, query: str) -> Deployment:
     raise HubzooError(f"no deployment '{query}' in the registry{hint}")
 
 
+def spec_to_check(
+    registry: Registry, query: str, synthetic: bool, registry_dir: Path = REGISTRY_DIR
+) -> tuple[str, ExportSpec]:
+    """The handle and spec an export is checked against: the deployment's (TF Lite Metadata
+    facts included) when `query` names a deployment, else the module's `registry.find` gives."""
+    query = query.strip().strip("/")
+    if any(handle == query or handle.endswith("/" + query) for handle in registry.deployments):
+        deployment = find_deployment(registry, query)
+        parent = registry.modules[deployment.parent]
+        facts = lite_metadata_facts(registry, deployment, parent, registry_dir)
+        return deployment.handle, deployment_spec(deployment, parent, synthetic, facts)
+    record = registry.find(query)
+    return record.handle, export_spec(record, synthetic)
+
+
 def buildable_parent(registry: Registry, deployment: Deployment) -> tuple[ModuleRecord, str]:
     """The parent record and its network; HubzooError in one line when hubzoo cannot build it."""
     parent = registry.modules[deployment.parent]
@@ -99,10 +124,66 @@ def buildable_parent(registry: Registry, deployment: Deployment) -> tuple[Module
         ) from None
 
 
-def deployment_spec(deployment: Deployment, parent: ModuleRecord, synthetic: bool) -> ExportSpec:
+def deployment_spec(
+    deployment: Deployment,
+    parent: ModuleRecord,
+    synthetic: bool,
+    lite_metadata: LiteMetadataFacts | None = None,
+) -> ExportSpec:
     """The exporter's view of a deployment: its parent's spec, under the deployment's handle (so
-    its provenance names the deployment)."""
-    return dataclasses.replace(export_spec(parent, synthetic), handle=deployment.handle)
+    its provenance names the deployment), with the TF Lite Metadata facts of a metadata
+    deployment (`lite_metadata_facts`)."""
+    return dataclasses.replace(
+        export_spec(parent, synthetic), handle=deployment.handle, lite_metadata=lite_metadata
+    )
+
+
+def lite_metadata_facts(
+    registry: Registry,
+    deployment: Deployment,
+    parent: ModuleRecord,
+    registry_dir: Path = REGISTRY_DIR,
+) -> LiteMetadataFacts | None:
+    """What a metadata deployment's TF Lite Metadata states, from the registry (None for a
+    deployment that carries none): its parent's network name, publisher, license and input
+    range, and a classifier's labels, the registry's copy of the file its `labels_url` names.
+    HubzooError when a classifier's labels are missing or do not match its output width."""
+    from modules.export.spec import LiteMetadataFacts
+
+    if deployment.kind != LITE or not deployment.carries_metadata:
+        return None
+    width = record_width(deployment, parent)
+    labels = None
+    if parent.task == CLASSIFICATION:
+        if parent.labels_url is None:
+            raise HubzooError(f"{deployment.handle}: its parent states no labels_url to pack")
+        labels = read_labels(parent.labels_url, registry_dir)
+        if len(labels.labels) != width:
+            raise HubzooError(
+                f"{deployment.handle}: {labels.file_name} has {len(labels.labels)} labels, the "
+                f"record says {width} classes"
+            )
+        output = (
+            f"A logits-vector with shape [batch_size, {width}], one per class of the labels file"
+        )
+    else:
+        output = (
+            f"A batch of feature vectors, i.e. an image embedding, of shape [batch_size, {width}]"
+        )
+    license_name = (
+        None if parent.license is None else registry.shared.display_name("license", parent.license)
+    )
+    return LiteMetadataFacts(
+        name=parent.display_name,
+        description=f"TF Lite deployment of {parent.handle}.",
+        version=str(deployment.version),
+        author=registry.shared.publishers[parent.publisher].display_name,
+        license=license_name,
+        input_range=parent.input_range,
+        output_description=output,
+        labels_file=None if labels is None else labels.file_name,
+        labels=() if labels is None else labels.labels,
+    )
 
 
 def record_width(deployment: Deployment, parent: ModuleRecord) -> int:
@@ -180,6 +261,7 @@ class DeploymentPipeline(Pipeline):
                     f"{options.format} does not apply to it"
                 )
             check_checkpoint_choice(parent, options)
+            lite_metadata = lite_metadata_facts(registry, deployment, parent, options.registry_dir)
         store, lock = None, None
         if not options.dry_run:
             with self.stage("check store"):
@@ -197,7 +279,7 @@ class DeploymentPipeline(Pipeline):
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="publish-", dir=WORK_DIR))
         try:
-            return self._build(deployment, parent, store, lock, work)
+            return self._build(deployment, parent, lite_metadata, store, lock, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -205,6 +287,7 @@ class DeploymentPipeline(Pipeline):
         self,
         deployment: Deployment,
         parent: ModuleRecord,
+        lite_metadata: LiteMetadataFacts | None,
         store: Store | None,
         lock: PublishLock | None,
         work: Path,
@@ -215,7 +298,7 @@ class DeploymentPipeline(Pipeline):
         with self.stage("get checkpoint"):
             prefix, checkpoint_sha = self.checkpoint(parent)
             summary.synthetic = checkpoint_sha == SYNTHETIC
-        spec = deployment_spec(deployment, parent, summary.synthetic)
+        spec = deployment_spec(deployment, parent, summary.synthetic, lite_metadata)
         weights = read_weights(spec, prefix)
         with self.stage(f"export parent ({parent.format})"):
             parent_dir = export_format(export_spec(parent, summary.synthetic), parent.format,

@@ -3,13 +3,15 @@
 
 Runs with nothing but Python 3.11: it creates `.venv/` from requirements.lock when it is missing
 or stale and installs the project into it (editable), creates the other things the tests need
-(the legacy tensorflow_hub 0.15 venv, the TF.js converter venv and TF.js's npm packages, Node.js
-and Debian's Chromium) when they are missing, then hands over to the project's own commands.
+(the legacy tensorflow_hub 0.15 venv, the TF.js converter venv and TF.js's npm packages, Node.js,
+the TF Lite Support venv and Debian's libusb it links, Debian's Chromium and nginx) when they are
+missing, then hands over to the project's own commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import hashlib
 import os
 import shutil
@@ -29,6 +31,8 @@ BROWSER_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
 STATIC_SERVER_PACKAGES = ("nginx-light",)
 STATIC_SERVER_FILE = Path("/usr/sbin/nginx")
 NODE_PACKAGES = ("nodejs", "npm")
+LIBUSB_PACKAGES = ("libusb-1.0-0",)
+"""tflite-support's native library links libusb-1.0.so.0 (the TF Lite Support venv's tests)."""
 DEMO_HANDLE = "inception_v1/feature_vector/1"
 
 
@@ -78,10 +82,13 @@ def ensure_legacy_venv() -> None:
     )
 
 
-def ensure_tfjs_toolchains() -> None:
-    """Node.js, TF.js's npm packages and the TF.js converter venv, for the deployment tests."""
+def ensure_deployment_toolchains() -> None:
+    """Node.js, TF.js's npm packages, the TF.js converter venv and the TF Lite Support venv (with
+    Debian's libusb, which its native library links), for the deployment tests."""
     if not (shutil.which("node") and shutil.which("npm")):
         apt_install(NODE_PACKAGES, "the TF.js tests need Node.js and npm")
+    if ctypes.util.find_library("usb-1.0") is None:
+        apt_install(LIBUSB_PACKAGES, "the TF Lite metadata tests' tflite-support needs libusb")
     run(
         VENV_PYTHON,
         "-c",
@@ -119,7 +126,7 @@ def setup() -> None:
     """Create .venv and everything the tests drive, each only if missing or stale."""
     ensure_venv()
     ensure_legacy_venv()
-    ensure_tfjs_toolchains()
+    ensure_deployment_toolchains()
     ensure_browser()
     ensure_static_server()
 

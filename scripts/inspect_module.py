@@ -7,7 +7,7 @@ from pathlib import Path
 from hubzoo.contract import FORMATS
 from hubzoo.errors import HubzooError
 from hubzoo.registry import load_registry
-from pipeline.publish import export_spec
+from pipeline.deployments import spec_to_check
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         "record and print every difference; exit 1 on any mismatch."
     )
     parser.add_argument("path", type=Path, help="folder of the exported module")
-    parser.add_argument("--against", metavar="HANDLE", help="handle (or unique suffix) of a record")
+    parser.add_argument(
+        "--against",
+        metavar="HANDLE",
+        help="handle (or unique suffix) of a record: a module's, or a deployment's (a TF Lite "
+        "metadata deployment is also checked for its TF Lite Metadata and labels)",
+    )
     parser.add_argument("--format", choices=FORMATS, help="with --against: require this format")
     parser.add_argument("--debug", action="store_true", help="show TensorFlow's start-up logging")
     args = parser.parse_args(argv)
@@ -32,19 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         print(format_description(description))
         if not args.against:
             return 0
-        record = load_registry().find(args.against)
         synthetic = bool((description.provenance or {}).get("synthetic", False))
-        problems = diff_against(
-            description, export_spec(record, synthetic), expected_format=args.format
-        )
+        handle, spec = spec_to_check(load_registry(), args.against, synthetic)
+        problems = diff_against(description, spec, expected_format=args.format)
     except HubzooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if problems:
-        print(f"\nMISMATCH against {record.handle}:")
+        print(f"\nMISMATCH against {handle}:")
         print("\n".join(f"  {problem}" for problem in problems))
         return 1
-    print(f"\nmatches {record.handle}")
+    print(f"\nmatches {handle}")
     return 0
 
 

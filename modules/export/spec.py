@@ -9,6 +9,22 @@ from hubzoo.preprocessing import InputMapping
 
 
 @dataclass(frozen=True)
+class LiteMetadataFacts:
+    """The record's facts a TF Lite metadata deployment writes as TF Lite Metadata;
+    `pipeline.deployments.lite_metadata_facts` builds them from the registry."""
+
+    name: str  # the model's name: its network, e.g. "MobileNet V3 small (depth multiplier 0.75)"
+    description: str  # what the model is, in one line
+    version: str  # the deployment's version
+    author: str  # the publisher's display name
+    license: str | None  # the license's display name, when the record states one
+    input_range: tuple[float, float]  # the `images` values the module expects, e.g. (0, 1)
+    output_description: str  # what the `default` output holds
+    labels_file: str | None  # a classifier's labels file name, packed into the model
+    labels: tuple[str, ...] = ()  # its lines, one label per class index
+
+
+@dataclass(frozen=True)
 class ExportSpec:
     """The record's facts an export must honour; `pipeline.publish.export_spec` builds it."""
 
@@ -24,6 +40,8 @@ class ExportSpec:
     synthetic: bool
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # e.g. depth_multiplier
     num_features: int | None = None  # width of a classifier's feature vector signatures
+    lite_metadata: LiteMetadataFacts | None = None  # set for a deployment carrying TF Lite
+    # Metadata (hubzoo.contract.METADATA_DEPLOYMENTS)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -3,8 +3,10 @@ converted by TensorFlow's TFLiteConverter, checked, and run in LiteRT's interpre
 
 The converter reads the `default`-signature SavedModel of `modules.export.default_signature` with
 no optimizations (float32 weights and math); the provenance goes into the flatbuffer as a metadata
-entry `hubzoo_provenance` beside the converter's own (`min_runtime_version`, ...). The check reads
-the flatbuffer with LiteRT's schema, without running it.
+entry `hubzoo_provenance` beside the converter's own (`min_runtime_version`, ...). A metadata
+deployment (its spec has `lite_metadata`) also carries TF Lite Metadata and its packed labels
+(`modules.export.tflite_metadata`). The check reads the flatbuffer with LiteRT's schema, without
+running it.
 """
 
 import json
@@ -25,6 +27,14 @@ from modules.export import ConsumerCalls
 from modules.export.default_signature import diff_default_signature, save_default_signature
 from modules.export.provenance import PROVENANCE_ASSET
 from modules.export.spec import ExportSpec
+from modules.export.tflite_metadata import (
+    METADATA_KEY,
+    associated_files,
+    diff_metadata,
+    metadata_buffer,
+    pack_files,
+    packed_files,
+)
 from modules.inspect import GraphVariant, ModuleDescription, SignatureDescription, TensorDescription
 
 MODEL_FILE = FORMATS[LITE].main_file
@@ -50,7 +60,11 @@ def export(spec: ExportSpec, weights: Mapping[str, np.ndarray], out_dir: Path) -
         )
         flatbuffer = converter.convert()
         provenance = json.dumps(spec.provenance, sort_keys=True).encode()
-        (staging / MODEL_FILE).write_bytes(with_metadata(flatbuffer, PROVENANCE_KEY, provenance))
+        model = with_metadata(flatbuffer, PROVENANCE_KEY, provenance)
+        if spec.lite_metadata is not None:
+            model = with_metadata(model, METADATA_KEY, metadata_buffer(spec))
+            model = pack_files(model, associated_files(spec))
+        (staging / MODEL_FILE).write_bytes(model)
     return Path(out_dir)
 
 
@@ -70,13 +84,28 @@ def with_metadata(flatbuffer: bytes, name: str, value: bytes) -> bytes:
 
 def read_model(folder: Path) -> schema.Model:
     """The flatbuffer `model.tflite` in `folder`, parsed lazily; HubzooError if it is not one."""
+    return schema.Model.GetRootAs(read_model_file(folder), 0)
+
+
+def read_model_file(folder: Path) -> bytes:
+    """The bytes of `model.tflite` in `folder` (the flatbuffer, then any packed files);
+    HubzooError if it is not a TF Lite flatbuffer."""
     path = Path(folder) / MODEL_FILE
     if not path.is_file():
         raise HubzooError(f"{folder}: no {MODEL_FILE}, so not a TF Lite deployment")
     data = path.read_bytes()
     if data[4:8] != FILE_IDENTIFIER:
         raise HubzooError(f"{path}: not a TF Lite flatbuffer (file identifier {data[4:8]!r})")
-    return schema.Model.GetRootAs(data, 0)
+    return data
+
+
+def metadata_entry(model: schema.Model, name: str) -> bytes | None:
+    """The buffer of the model's metadata entry `name`, or None when it has none."""
+    for index in range(model.MetadataLength()):
+        entry = model.Metadata(index)
+        if entry.Name().decode() == name:
+            return bytes(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
+    return None
 
 
 def describe(folder: Path) -> ModuleDescription:
@@ -105,8 +134,10 @@ def describe(folder: Path) -> ModuleDescription:
 
 
 def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
-    """How a TF Lite model departs from `spec`: its signature, and any non-float32 tensor."""
-    model = read_model(Path(desc.path))
+    """How a TF Lite model departs from `spec`: its signature, any non-float32 tensor, and its
+    TF Lite Metadata and packed labels (a metadata deployment's; any other has none)."""
+    data = read_model_file(Path(desc.path))
+    model = schema.Model.GetRootAs(data, 0)
     problems = [
         f"tensor {name}: {type_name}, not a float32 deployment"
         for name, type_name in _tensor_types(model)
@@ -114,6 +145,7 @@ def diff(desc: ModuleDescription, spec: ExportSpec) -> list[str]:
     ]
     for variant in desc.variants:
         problems += diff_default_signature(LITE, variant.signatures, spec)
+    problems += diff_metadata(metadata_entry(model, METADATA_KEY), packed_files(data), spec)
     return problems
 
 
@@ -202,12 +234,10 @@ def _tensor_types(model: schema.Model) -> list[tuple[str, str]]:
 
 
 def _provenance(model: schema.Model) -> dict | None:
-    for index in range(model.MetadataLength()):
-        entry = model.Metadata(index)
-        if entry.Name().decode() == PROVENANCE_KEY:
-            data = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
-            try:
-                return json.loads(data)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return {"unreadable": PROVENANCE_KEY}
-    return None
+    data = metadata_entry(model, PROVENANCE_KEY)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {"unreadable": PROVENANCE_KEY}

@@ -3,7 +3,8 @@ from its parent's record, puts it in the store beside modules (checksummed, immu
 dev server serves it so that TF.js in Node loads it by URL as a browser does (fromTFHub: true) and
 LiteRT runs the model file it downloads, both matching the parent module run by TensorFlow.
 
-The normal run publishes one small TF.js and one small TF Lite deployment; the `sweep` marker
+The normal run publishes one small TF.js and two small TF Lite deployments (one with TF Lite
+Metadata and its packed labels); the `sweep` marker
 publishes every deployment of the corpus whose network hubzoo builds.
 """
 
@@ -18,6 +19,8 @@ import pytest
 
 from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE, IMAGES_INPUT, LITE, TFJS
 from hubzoo.errors import HubzooError
+from hubzoo.labels import LABELS_FOLDER
+from hubzoo.paths import REGISTRY_DIR
 from hubzoo.progress import Progress
 from hubzoo.registry import load_registry
 from hubzoo.store import open_store
@@ -36,6 +39,7 @@ from tests.serve.conftest import running
 
 TFJS_CI = "google/imagenet/mobilenet_v2_035_96/feature_vector/3/default/tfjs/1"
 LITE_CI = "google/imagenet/mobilenet_v3_small_075_224/feature_vector/5/default/lite/1"
+LITE_METADATA_CI = "google/imagenet/mobilenet_v3_small_075_224/classification/5/metadata/lite/1"
 QUANTOPS = "google/imagenet/mobilenet_v1_025_128/quantops/classification/1"
 AMOEBANET = "google/imagenet/amoebanet_a_n18_f448/classification/1"
 REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.1" (\d+)')
@@ -50,7 +54,7 @@ def sweep_handles() -> list[str]:
             buildable_parent(registry, deployment)
         except HubzooError:
             continue
-        if handle not in (TFJS_CI, LITE_CI):
+        if handle not in (TFJS_CI, LITE_CI, LITE_METADATA_CI):
             buildable.append(handle)
     return buildable
 
@@ -161,6 +165,31 @@ def test_a_tfjs_deployment_publishes_and_loads_by_url_in_node(
 def test_a_lite_deployment_publishes_and_loads_by_url_in_litert(store_dir, base_url, tmp_path):
     check_published(LITE_CI, store_dir)
     check_lite_by_url(LITE_CI, base_url, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_lite_metadata_deployment_publishes_with_its_metadata_and_labels(
+    store_dir, base_url, tmp_path
+):
+    from ai_edge_litert import schema_py_generated as schema
+
+    from modules.export.tflite import metadata_entry
+    from modules.export.tflite_metadata import (
+        METADATA_KEY,
+        TENSOR_AXIS_LABELS,
+        packed_files,
+        read_metadata,
+    )
+
+    check_published(LITE_METADATA_CI, store_dir)
+    check_lite_by_url(LITE_METADATA_CI, base_url, tmp_path)
+    with urllib.request.urlopen(f"{base_url}/{LITE_METADATA_CI}/model.tflite") as response:
+        model = response.read()
+    labels = (REGISTRY_DIR / LABELS_FOLDER / "ImageNetLabels.txt").read_bytes()
+    assert packed_files(model) == {"ImageNetLabels.txt": labels}
+    metadata = read_metadata(metadata_entry(schema.Model.GetRootAs(model, 0), METADATA_KEY))
+    (output,) = metadata.outputs
+    assert output.associated_files == (("ImageNetLabels.txt", TENSOR_AXIS_LABELS),)
 
 
 @pytest.mark.slow

@@ -10,7 +10,14 @@ import pytest
 from hubzoo.contract import FORMATS, LITE, MODULE_FORMATS, TFJS
 from hubzoo.documents import definition
 from hubzoo.errors import HubzooError
-from hubzoo.toolchains import TFJS_DIR, NodePackages, require_tfjs_converter, tfjs_converter_venv
+from hubzoo.toolchains import (
+    TFJS_DIR,
+    NodePackages,
+    require_tfjs_converter,
+    require_tflite_support,
+    tfjs_converter_venv,
+    tflite_support_venv,
+)
 from modules.tfjs_node import FolderServer
 from tests.pins import pinned_requirements
 
@@ -28,6 +35,32 @@ def test_the_converter_venv_is_current():
     venv = require_tfjs_converter()
     assert venv.is_current()
     assert (venv.path / "bin" / "tensorflowjs_converter").is_file()
+
+
+def test_the_tflite_support_requirements_pin_every_package():
+    pins = pinned_requirements(tflite_support_venv().requirements)
+    assert pins["tflite-support"] == "0.4.4"
+    assert pins["protobuf"].startswith("3.")  # tflite-support 0.4.4 wants protobuf<4
+    assert {"absl-py", "flatbuffers", "numpy", "pybind11", "sounddevice"} <= set(pins)
+
+
+def test_the_tflite_support_venv_is_current():
+    venv = require_tflite_support()
+    assert venv.is_current()
+    code = "from tflite_support.task import vision; print(vision.ImageClassifier.__name__)"
+    assert venv.run_python(code).stdout == "ImageClassifier\n"
+
+
+def test_a_missing_tflite_support_venv_is_one_line_saying_how_to_create_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUBZOO_TFLITE_SUPPORT_VENV", str(tmp_path / "absent"))
+    with pytest.raises(HubzooError) as failed:
+        require_tflite_support()
+    message = str(failed.value)
+    assert "\n" not in message and "the TF Lite Support venv" in message
+    assert message.endswith(
+        "is missing; create it with: python3.11 scripts/dev.py setup "
+        "(or point HUBZOO_TFLITE_SUPPORT_VENV at one)"
+    )
 
 
 def test_the_npm_lock_pins_tfjs_and_its_wasm_backend():
