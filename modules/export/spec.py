@@ -40,8 +40,7 @@ class ExportSpec:
     synthetic: bool
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # e.g. depth_multiplier
     num_features: int | None = None  # width of a classifier's feature vector signatures
-    lite_metadata: LiteMetadataFacts | None = None  # set for a deployment carrying TF Lite
-    # Metadata (hubzoo.contract.METADATA_DEPLOYMENTS)
+    lite_metadata: LiteMetadataFacts | None = None  # a TF Lite metadata deployment's facts
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
