@@ -78,8 +78,10 @@ def _run_job(job: dict) -> dict:
         loss = tf.reduce_mean(tf.square(tuned)) + tf.add_n(regularization)
         with tf.control_dependencies(tuned_updates):
             train_step = tf.compat.v1.train.GradientDescentOptimizer(0.01).minimize(loss)
-        variables = train_module.variable_map
-        moving_mean = variables[sorted(n for n in variables if n.endswith("moving_mean"))[0]]
+        variables = train_module.variable_map  # in the module's creation order
+        # The first batch norm from the input: no drop-path (random in NASNet Large's training
+        # graph) lies before it, so both updates see the same batch statistics.
+        moving_mean = variables[next(n for n in variables if n.endswith("moving_mean"))]
         weight = variables[sorted(n for n in variables if n.endswith("weights"))[0]]
 
         with tf.compat.v1.Session() as session:
