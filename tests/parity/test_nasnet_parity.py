@@ -24,7 +24,13 @@ import pytest
 
 from modules.nets import SlimNet, create_net
 from tests.parity import keras_nasnet_mapping
-from tests.parity.conftest import CHECKPOINT_SEED, assert_close, parity_images
+from tests.parity.conftest import (
+    CHECKPOINT_SEED,
+    LARGEST_ERRORS,
+    assert_close,
+    parity_images,
+    relative_error,
+)
 from tests.parity.nasnet_weights import seeded_weights
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "nasnet_golden.json").read_text())
@@ -131,9 +137,14 @@ def test_every_end_point_features_and_logits_match_keras(net_name, size, our_net
     assert np.std(expected["global_pool"]) > 0.1, "degenerate reference features"
     assert not np.allclose(expected["global_pool"][0], expected["global_pool"][1], atol=1e-3)
     assert set(expected) <= set(end_points)
+    worst = (0.0, "")
     for name in expected:  # earliest first: a failure names the first cell where they part
         assert_close(end_points[name].numpy(), expected[name], f"{net_name} {size} {name}")
+        worst = max(worst, (relative_error(end_points[name].numpy(), expected[name]), name))
     assert_close(logits.numpy(), expected["Logits"], f"{net_name} {size} logits")
+    LARGEST_ERRORS[net_name, size, "keras"] = max(
+        worst, (relative_error(logits.numpy(), expected["Logits"]), "logits")
+    )
 
 
 @pytest.mark.slow
@@ -162,11 +173,16 @@ def test_end_points_match_tf_slim_golden_data(net_name, size, our_net):
 
     assert set(golden) == set(end_points)
     assert golden["global_pool"]["std"] > 0.1, "degenerate reference features"
+    worst = (0.0, "")
     for name, expected in golden.items():
         value = end_points[name].numpy().astype(np.float64)
         what = f"{net_name} {size} {name}"
         assert list(value.shape) == expected["shape"], what
         flat = value.ravel()
+        sampled = np.asarray(expected["values"])
+        floor = 0.1 * expected["max_abs"]  # relative_error's, from the whole tensor's largest
+        error = np.max(np.abs(flat[expected["indices"]] - sampled) / (np.abs(sampled) + floor))
+        worst = max(worst, (float(error), name))
         # assert_close's semantics, with the floor from the whole tensor's largest magnitude.
         atol = 1e-5 * expected["max_abs"]
         np.testing.assert_allclose(
@@ -178,3 +194,4 @@ def test_end_points_match_tf_slim_golden_data(net_name, size, our_net):
         np.testing.assert_allclose(flat.std(), expected["std"], rtol=1e-4, err_msg=what)
         np.testing.assert_allclose(np.abs(flat).max(), expected["max_abs"], rtol=1e-4, err_msg=what)
     np.testing.assert_array_equal(logits.numpy(), end_points["Logits"].numpy())
+    LARGEST_ERRORS[net_name, size, "golden"] = worst
