@@ -31,6 +31,7 @@ from hubzoo.contract import (
     TFJS,
 )
 from hubzoo.errors import HubzooError
+from hubzoo.handles import deployment_handle
 from hubzoo.labels import read_labels
 from hubzoo.manifest import SYNTHETIC, BuildFacts
 from hubzoo.package import package_module, unpack_artifact
@@ -102,9 +103,10 @@ def spec_to_check(
     registry: Registry, query: str, synthetic: bool, registry_dir: Path = REGISTRY_DIR
 ) -> tuple[str, ExportSpec]:
     """The handle and spec an export is checked against: the deployment's (TF Lite Metadata
-    facts included) when `query` names a deployment, else the module's `registry.find` gives."""
+    facts included) when `query` has a deployment handle's shape, as `publish` decides, else the
+    module's `registry.find` gives."""
     query = query.strip().strip("/")
-    if any(handle == query or handle.endswith("/" + query) for handle in registry.deployments):
+    if deployment_handle(query) is not None:
         deployment = find_deployment(registry, query)
         parent = registry.modules[deployment.parent]
         facts = lite_metadata_facts(registry, deployment, parent, registry_dir)
