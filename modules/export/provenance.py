@@ -6,6 +6,8 @@ from pathlib import Path
 from modules.export.spec import ExportSpec
 
 PROVENANCE_ASSET = "hubzoo_provenance.json"
+PROVENANCE_KEY = PROVENANCE_ASSET.removesuffix(".json")
+"""The provenance's name where a deployment keeps it as a metadata entry (TF.js, TF Lite)."""
 
 
 def write_provenance(module_dir: Path, spec: ExportSpec) -> None:

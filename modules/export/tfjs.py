@@ -26,13 +26,11 @@ from hubzoo.files import staged_dir
 from hubzoo.toolchains import require_tfjs_converter
 from modules.export import ConsumerCalls
 from modules.export.default_signature import diff_default_signature, save_default_signature
-from modules.export.provenance import PROVENANCE_ASSET
+from modules.export.provenance import PROVENANCE_ASSET, PROVENANCE_KEY
 from modules.export.spec import ExportSpec
 from modules.inspect import GraphVariant, ModuleDescription, SignatureDescription, TensorDescription
 
 MODEL_JSON = FORMATS[TFJS].main_file
-PROVENANCE_KEY = PROVENANCE_ASSET.removesuffix(".json")
-"""Key of the provenance in model.json's userDefinedMetadata."""
 GRAPH_MODEL = "graph-model"
 BYTES_PER_VALUE = {"float32": 4, "int32": 4}
 """The weight dtypes of a float32 deployment (int32: shape and axis constants)."""

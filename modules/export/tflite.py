@@ -25,7 +25,7 @@ from hubzoo.errors import HubzooError
 from hubzoo.files import staged_dir
 from modules.export import ConsumerCalls
 from modules.export.default_signature import diff_default_signature, save_default_signature
-from modules.export.provenance import PROVENANCE_ASSET
+from modules.export.provenance import PROVENANCE_KEY
 from modules.export.spec import ExportSpec
 from modules.export.tflite_metadata import (
     METADATA_KEY,
@@ -39,8 +39,6 @@ from modules.inspect import GraphVariant, ModuleDescription, SignatureDescriptio
 
 MODEL_FILE = FORMATS[LITE].main_file
 FILE_IDENTIFIER = b"TFL3"
-PROVENANCE_KEY = PROVENANCE_ASSET.removesuffix(".json")
-"""Name of the flatbuffer metadata entry holding the provenance."""
 FLOAT_TYPES = ("FLOAT32", "INT32", "INT64", "BOOL")
 """Tensor types of a float32 model (the integer ones: shapes, indices, axes)."""
 _TYPE_NAMES = {
