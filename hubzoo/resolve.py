@@ -199,8 +199,9 @@ def deployment_record(
         "asset_path": facts["asset_path"],
         "demo": facts.get("demo"),
         "interactive_visualizer": facts.get("interactive_visualizer"),
-        "num_features": facts.get("num_features", parent.num_features),
-        "num_classes": facts.get("num_classes", parent.num_classes),
+        "num_features": parent.num_features,
+        "num_classes": parent.num_classes,
+        "stated_num_features": facts.get("stated_num_features"),
         "layout": dict(facts["layout"]),
     }
     return Deployment(**resolved, digest=facts_digest(resolved))

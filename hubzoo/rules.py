@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from hubzoo.contract import BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FORMATS, TASKS
+from hubzoo.contract import BN_HPARAMS_SUFFIX, DEFAULT_SIGNATURE, FEATURE_VECTOR, FORMATS, TASKS
 from hubzoo.facts import (
     REQUIRED_DEPLOYMENT_FACTS,
     REQUIRED_MODULE_FACTS,
@@ -18,6 +18,7 @@ from hubzoo.facts import (
 )
 from hubzoo.family import ModulePlace
 from hubzoo.located import LocatedDict
+from hubzoo.record import ModuleRecord
 from hubzoo.resolve import Merged
 from hubzoo.yamlnodes import Problem
 
@@ -116,8 +117,25 @@ def _build_problems(facts: dict[str, Any] | Any, report: _Reporter) -> Iterator[
         yield report.at("collection", "a checkpoint names the collection it was downloaded from")
 
 
-def deployment_problems(record_file: LocatedDict, merged: Merged) -> Iterator[Problem]:
-    """What is wrong with a deployment's merged facts; `record_file` is its file's data."""
+def deployment_problems(
+    handle: str, record_file: LocatedDict, own: LocatedDict, merged: Merged, parent: ModuleRecord
+) -> Iterator[Problem]:
+    """What is wrong with a deployment's merged facts; `record_file` is its file's data, `own`
+    its own facts and `parent` the module it converts."""
+    report = _Reporter(handle, record_file, own, merged)
     for key in REQUIRED_DEPLOYMENT_FACTS:
         if merged.facts.get(key) is None:
             yield record_file.problem(None, f"no layer states {key} (family or this record)")
+    stated = merged.facts.get("stated_num_features")
+    if stated is None:
+        return
+    if parent.task != FEATURE_VECTOR:
+        yield report.at(
+            "stated_num_features", "only a feature vector deployment's page states "
+            f"num_features; this one converts an {parent.task} module",
+        )  # fmt: skip
+    elif stated == parent.num_features:
+        yield report.at(
+            "stated_num_features", f"{stated} is what the converted model has (its parent's "
+            "num_features): state it only where the page contradicts the model",
+        )  # fmt: skip

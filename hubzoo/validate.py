@@ -405,7 +405,7 @@ class RecordChecker:
         own = _own_facts(data)
         problems = list(deployment_fact_problems(own, context.shared, context.eras))
         merged = merge_deployment_facts(family, place, f"{parts.kind}/{parts.name}", own)
-        problems += deployment_problems(data, merged)
+        problems += deployment_problems(handle, data, own, merged, parent)
         if problems:
             return None, problems
         return deployment_record(handle, parts, merged, parent), []

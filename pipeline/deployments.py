@@ -25,7 +25,6 @@ from hubzoo.contract import (
     CLASSIFICATION,
     DEFAULT_OUTPUT,
     DEFAULT_SIGNATURE,
-    FEATURE_VECTOR,
     FORMATS,
     LITE,
     TFJS,
@@ -154,7 +153,7 @@ def lite_metadata_facts(
 
     if deployment.kind != LITE or not deployment.carries_metadata:
         return None
-    width = record_width(deployment, parent)
+    width = parent.num_outputs
     labels = None
     if parent.task == CLASSIFICATION:
         if parent.labels_url is None:
@@ -186,12 +185,6 @@ def lite_metadata_facts(
         labels_file=None if labels is None else labels.file_name,
         labels=() if labels is None else labels.labels,
     )
-
-
-def record_width(deployment: Deployment, parent: ModuleRecord) -> int:
-    """The output width the deployment's record states (its parent's when it states none)."""
-    stated = deployment.num_features if parent.task == FEATURE_VECTOR else deployment.num_classes
-    return parent.num_outputs if stated is None else stated
 
 
 def parity_images(spec: ExportSpec) -> np.ndarray:
@@ -324,7 +317,7 @@ class DeploymentPipeline(Pipeline):
                 raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
         with self.stage("parity with the parent module"):
             expected = parent_output(parent_dir, parity_images(spec))
-            width = record_width(deployment, parent)
+            width = parent.num_outputs
             summary.parity_error = check_parity(consumer_dir, spec, kind, expected, width)
             report.checks.append(
                 f"parity with {parent.handle} ({parent.format}, TensorFlow) on {PARITY_IMAGES} "

@@ -67,7 +67,7 @@ KEEP_NONE = frozenset({"counterpart"})
 MODULE_LAYOUT = ("after_title", "before_metadata", "after_metadata", "implementation_gap",
                  "after_training", "usage_input_gap", "final_blank_lines", "quirks")  # fmt: skip
 DEPLOYMENT_FACTS_FACTORED = ("era", "asset_path", "demo", "interactive_visualizer",
-                             "num_features", "num_classes")  # fmt: skip
+                             "stated_num_features")  # fmt: skip
 DEPLOYMENT_LAYOUT = ("after_title", "before_metadata", "after_metadata", "final_blank_lines")
 ERA_WORDS_PASSTHROUGH = {word: placeholder(word) for word in ("hub_noun", "noun")}
 """Era words in a text being factored render as themselves."""
@@ -246,6 +246,7 @@ class Importer:
             if parent is None:
                 self.failures.append((page.path, f"its parent {page.parent} is not imported"))
                 continue
+            _stated_width(page, parent)
             _, name, kind, _ = page.handle.rsplit("/", 3)
             deployments.append(DeploymentItem(page, parent, f"{kind}/{name}"))
 
@@ -577,6 +578,15 @@ def _era_default(key: str) -> Callable[[Any, Sequence[ModuleItem]], bool]:
         return all(canonical(item.era.layout[key]) == canonical(value) for item in members)
 
     return is_default
+
+
+def _stated_width(page: DeploymentPage, parent: ModuleItem) -> None:
+    """Replaces the feature vector length a deployment's page states by what the record keeps
+    of it, `stated_num_features`: None when it is the parent's (a conversion keeps its widths),
+    the page's when it contradicts the parent (a page erratum)."""
+    stated = page.facts.pop("num_features", None)
+    erratum = stated is not None and stated != parent.values.get("num_features")
+    page.facts["stated_num_features"] = stated if erratum else None
 
 
 def _deployment_fact(fact: str) -> Callable[[DeploymentItem], Any]:

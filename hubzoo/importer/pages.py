@@ -450,10 +450,9 @@ def parse_deployment_page(path: str, handle: str, text: str) -> DeploymentPage:
         raise PageError("parent-model metadata disagrees with the page's path")
     for key in ("demo", "interactive_visualizer"):
         page.facts.setdefault(key, None)
-    outputs = re.search(r"of shape `\\?\[batch_size,\s(\d+)\\?\]`", text)
-    if outputs:
-        key = "num_classes" if "logits-vector" in text else "num_features"
-        page.facts[key] = int(outputs.group(1))
+    features = re.search(r"feature vectors.*of shape `\[batch_size,\s(\d+)\]`", text, re.DOTALL)
+    if features:
+        page.facts["num_features"] = int(features.group(1))
     page.layout.update(after_title=header.after_title, before_metadata=header.before_metadata,
                        after_metadata=header.after_metadata,
                        final_blank_lines=count_blank_lines(text))  # fmt: skip

@@ -31,14 +31,14 @@ from pipeline.deployments import (
     parent_output,
     parity_images,
     read_weights,
-    record_width,
     relative_error,
 )
 from pipeline.publish import PublishOptions, export_spec, publish, synthetic_checkpoint
 from tests.serve.conftest import running
 
 TFJS_CI = "google/imagenet/mobilenet_v2_035_96/feature_vector/3/default/tfjs/1"
-LITE_CI = "google/imagenet/mobilenet_v3_small_075_224/feature_vector/5/default/lite/1"
+LITE_CI = "google/imagenet/mobilenet_v3_large_075_224/feature_vector/5/default/lite/1"
+"""Its page states 1024 features where the model has its parent's 1280 (stated_num_features)."""
 LITE_METADATA_CI = "google/imagenet/mobilenet_v3_small_075_224/classification/5/metadata/lite/1"
 QUANTOPS = "google/imagenet/mobilenet_v1_025_128/quantops/classification/1"
 AMOEBANET = "google/imagenet/amoebanet_a_n18_f448/classification/1"
@@ -110,7 +110,7 @@ def check_tfjs_by_url(handle: str, base_url: str, tmp_path: Path, caplog) -> flo
 
     registry = load_registry()
     deployment = registry.deployments[handle]
-    width = record_width(deployment, registry.modules[deployment.parent])
+    width = registry.modules[deployment.parent].num_outputs
     images, expected = expected_output(handle, tmp_path)
     with (
         caplog.at_level(logging.INFO, logger="hubzoo.serve"),

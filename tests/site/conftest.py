@@ -39,10 +39,12 @@ SITE_MODULES = (
     "google/imagenet/inception_v2/feature_vector/3",
     "google/imagenet/mobilenet_v3_small_100_224/classification/5",
     "google/imagenet/mobilenet_v3_small_100_224/feature_vector/5",
+    "google/imagenet/mobilenet_v3_large_100_224/classification/5",
+    "google/imagenet/mobilenet_v3_large_100_224/feature_vector/5",
 )
 """The modules of the site the tests build (with their deployments): the seed pages' modules
-and their classifiers, the older version of a pair of them, and a TF2 model with TF.js and TF Lite
-deployments."""
+and their classifiers, the older version of a pair of them, a TF2 model with TF.js and TF Lite
+deployments, and one whose Lite pages state a width its model does not have."""
 
 
 def small_project(root: Path, modules: tuple[str, ...] = SITE_MODULES) -> Path:

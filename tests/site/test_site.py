@@ -85,6 +85,18 @@ def test_model_page_shows_family_preprocessing_license_and_deployments(site_dir)
     assert "Not published in this zoo yet" in text
 
 
+def test_a_deployment_page_with_a_width_erratum_says_so(site_dir):
+    erratum = "google/imagenet/mobilenet_v3_large_100_224/feature_vector/5/default/lite/1"
+    text = visible_text(html_of(site_dir, erratum))
+    assert (
+        "This page states the wrong output width The page below states feature vectors of 1024, "
+        "as tfhub.dev published it. The converted model, like its parent, outputs 1280 features"
+    ) in text
+    assert "of shape [batch_size, 1024]" in text
+    correct = visible_text(html_of(site_dir, erratum.replace("large_100", "small_100")))
+    assert "of shape [batch_size, 1024]" in correct and "wrong output width" not in correct
+
+
 def test_model_page_loads_the_archive_from_the_zoo(site_dir):
     """The snippet and the download link point at ZOO_URL/HANDLE.tar.gz (mkdocs.yml's zoo_url);
     a TF1 Hub format module is called through its signature."""

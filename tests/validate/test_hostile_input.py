@@ -607,6 +607,38 @@ def test_a_deployment_of_a_deployment_is_refused(registry):
     )
 
 
+ERRATUM = "google/imagenet/mobilenet_v3_large_100_224/feature_vector/5/default/lite/1.yaml"
+"""A Lite deployment whose page states 1024 features; the network, like its parent, has 1280."""
+
+
+def test_a_stated_width_that_is_the_models_is_refused_where_it_is_written(registry):
+    path = registry / ERRATUM
+    path.write_text(
+        path.read_text().replace("stated_num_features: 1024", "stated_num_features: 1280")
+    )
+    assert only_problem(check(registry, ERRATUM, check_lock=False)) == (
+        f"registry/{ERRATUM}",
+        4,
+        len("  stated_num_features: ") + 1,
+        "1280 is what the converted model has (its parent's num_features): state it only where "
+        "the page contradicts the model",
+    )
+
+
+def test_a_stated_width_on_a_classifiers_deployment_is_refused(registry):
+    classifier = ERRATUM.replace("/feature_vector/", "/classification/")
+    (registry / classifier).write_text((registry / ERRATUM).read_text().replace(
+        "/feature_vector/", "/classification/"
+    ))  # fmt: skip
+    assert only_problem(check(registry, classifier, check_lock=False)) == (
+        f"registry/{classifier}",
+        4,
+        len("  stated_num_features: ") + 1,
+        "only a feature vector deployment's page states num_features; this one converts an "
+        "image-classification module",
+    )
+
+
 # --- what YAML itself refuses, located ---------------------------------------------------------
 
 
