@@ -3,15 +3,16 @@ from its parent's record, puts it in the store beside modules (checksummed, immu
 dev server serves it so that TF.js in Node loads it by URL as a browser does (fromTFHub: true) and
 LiteRT runs the model file it downloads, both matching the parent module run by TensorFlow.
 
-The normal run publishes one small TF.js and two small TF Lite deployments (one with TF Lite
-Metadata and its packed labels); the `sweep` marker
-publishes every deployment of the corpus whose network hubzoo builds.
+The normal run publishes one small TF.js deployment per family (but Inception-ResNet V2, too heavy)
+and two small TF Lite deployments (one with TF Lite Metadata and its packed labels); the `sweep`
+marker publishes every other deployment of the corpus whose network hubzoo builds.
 """
 
 import dataclasses
 import logging
 import re
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from hubzoo.errors import HubzooError
 from hubzoo.labels import LABELS_FOLDER
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.progress import Progress
+from hubzoo.record import Deployment
 from hubzoo.registry import load_registry
 from hubzoo.store import open_store
 from pipeline.deployments import (
@@ -34,6 +36,7 @@ from pipeline.deployments import (
     relative_error,
 )
 from pipeline.publish import PublishOptions, export_spec, publish, synthetic_checkpoint
+from tests.downstream.corpus import CI_COST_LIMIT, cost
 from tests.serve.conftest import running
 
 TFJS_CI = "google/imagenet/mobilenet_v2_035_96/feature_vector/3/default/tfjs/1"
@@ -45,18 +48,40 @@ AMOEBANET = "google/imagenet/amoebanet_a_n18_f448/classification/1"
 REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.1" (\d+)')
 
 
-def sweep_handles() -> list[str]:
-    """Every corpus deployment whose parent hubzoo can build, beyond the normal run's."""
+def buildable_deployments() -> list[Deployment]:
+    """Every corpus deployment whose parent hubzoo can build, in handle order."""
     registry = load_registry()
     buildable = []
-    for handle, deployment in sorted(registry.deployments.items()):
+    for _, deployment in sorted(registry.deployments.items()):
         try:
             buildable_parent(registry, deployment)
         except HubzooError:
             continue
-        if handle not in (TFJS_CI, LITE_CI, LITE_METADATA_CI):
-            buildable.append(handle)
+        buildable.append(deployment)
     return buildable
+
+
+def tfjs_per_family() -> list[str]:
+    """Besides TFJS_CI's family, each family's cheapest TF.js deployment (by its parent's cost,
+    as the downstream tests pick their CI records), where that cost is at most CI_COST_LIMIT."""
+    modules = load_registry().modules
+    by_family: dict[str, list[Deployment]] = defaultdict(list)
+    for deployment in buildable_deployments():
+        if deployment.kind == TFJS:
+            by_family[modules[deployment.parent].family].append(deployment)
+    ci_family = modules[load_registry().deployments[TFJS_CI].parent].family
+    picks = []
+    for family, deployments in sorted(by_family.items()):
+        pick = min(deployments, key=lambda d: (cost(modules[d.parent]), d.handle))
+        if family != ci_family and cost(modules[pick.parent]) <= CI_COST_LIMIT:
+            picks.append(pick.handle)
+    return picks
+
+
+def sweep_handles() -> list[str]:
+    """Every corpus deployment whose parent hubzoo can build, beyond the normal run's."""
+    normal = {TFJS_CI, LITE_CI, LITE_METADATA_CI, *tfjs_per_family()}
+    return [d.handle for d in buildable_deployments() if d.handle not in normal]
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +184,15 @@ def test_a_tfjs_deployment_publishes_and_loads_by_url_in_node(
     check_tfjs_by_url(TFJS_CI, base_url, tmp_path, caplog)
     again = publish_synthetic(TFJS_CI, store_dir)  # the converter's output is reproducible
     assert not again.created and not again.repaired
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("handle", tfjs_per_family())
+def test_one_tfjs_deployment_per_family_loads_by_url_in_node(
+    handle, store_dir, base_url, tmp_path, caplog
+):
+    check_published(handle, store_dir)
+    print(f"{handle}: relative error {check_tfjs_by_url(handle, base_url, tmp_path, caplog):.2e}")
 
 
 @pytest.mark.slow
