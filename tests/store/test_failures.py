@@ -83,10 +83,9 @@ def test_every_store_call_on_a_dead_endpoint_is_a_store_error(request, kind, tmp
         assert "\n" not in message
         if doing != "publishing":
             assert doing in message
-        expected = (
-            "Could not connect to the endpoint URL" if kind == "dead_s3" else "no answer within 1 s"
-        )
-        assert expected in message
+        assert "no answer within 1 s" in message or (
+            kind == "dead_s3" and "Could not connect to the endpoint URL" in message
+        ), message  # S3's client retries a refused connection: the deadline may come first
 
 
 @pytest.mark.parametrize("kind", ["dead_s3", "dead_gcs"])
