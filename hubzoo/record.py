@@ -141,7 +141,8 @@ class ModuleRecord:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A deployment (a module converted for another runtime) with every fact resolved."""
+    """A deployment (a module converted for another runtime) with every fact resolved. A
+    conversion keeps its parent's output widths (`ModuleRecord.num_outputs`)."""
 
     handle: str  # PARENT/NAME/KIND/VERSION, its record file's path
     parent: str  # handle of the module it converts
@@ -152,9 +153,7 @@ class Deployment:
     asset_path: str  # tfhub.dev's asset-path of the converted model
     demo: str | None  # URL of a demo using it
     interactive_visualizer: str | None  # id in registry/tags/interactive_visualizer.yaml
-    num_features: int | None  # the converted model's feature vector length: its parent's
-    num_classes: int | None  # the converted model's number of logits: its parent's
-    stated_num_features: int | None  # what its page states instead, where the page is wrong
+    stated_num_features: int | None  # its page's feature vector length, where the page is wrong
     layout: Mapping[str, Any]  # layout that differs from the era's
     digest: str  # sha256 of every fact above (hubzoo.lock.record_digest)
 
@@ -162,11 +161,6 @@ class Deployment:
     def carries_metadata(self) -> bool:
         """Whether the converted model carries its runtime's model metadata (and labels)."""
         return self.name in METADATA_DEPLOYMENTS.get(self.kind, ())
-
-    @property
-    def page_num_features(self) -> int | None:
-        """The feature vector length as its page states it (the tfhub.dev page, erratum kept)."""
-        return self.num_features if self.stated_num_features is None else self.stated_num_features
 
     @property
     def title_handle(self) -> str:

@@ -184,9 +184,7 @@ def merge_deployment_facts(
     return merge_facts([*layers, ("record", own)], {"layout": {}})
 
 
-def deployment_record(
-    handle: str, parts: DeploymentHandle, merged: Merged, parent: ModuleRecord
-) -> Deployment:
+def deployment_record(handle: str, parts: DeploymentHandle, merged: Merged) -> Deployment:
     """The resolved deployment of a merge that passed `hubzoo.rules.deployment_problems`."""
     facts = merged.facts
     resolved: dict[str, Any] = {
@@ -199,8 +197,6 @@ def deployment_record(
         "asset_path": facts["asset_path"],
         "demo": facts.get("demo"),
         "interactive_visualizer": facts.get("interactive_visualizer"),
-        "num_features": parent.num_features,
-        "num_classes": parent.num_classes,
         "stated_num_features": facts.get("stated_num_features"),
         "layout": dict(facts["layout"]),
     }

@@ -408,7 +408,7 @@ class RecordChecker:
         problems += deployment_problems(handle, data, own, merged, parent)
         if problems:
             return None, problems
-        return deployment_record(handle, parts, merged, parent), []
+        return deployment_record(handle, parts, merged), []
 
     def _parent(self, handle: str) -> ModuleRecord | None:
         """The resolved module `handle` (checked already, or now from its own file), or None
