@@ -13,6 +13,7 @@ import logging
 import re
 import urllib.request
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ AMOEBANET = "google/imagenet/amoebanet_a_n18_f448/classification/1"
 REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.1" (\d+)')
 
 
-def buildable_deployments() -> list[Deployment]:
+@cache
+def buildable_deployments() -> tuple[Deployment, ...]:
     """Every corpus deployment whose parent hubzoo can build, in handle order."""
     registry = load_registry()
     buildable = []
@@ -58,24 +60,26 @@ def buildable_deployments() -> list[Deployment]:
         except HubzooError:
             continue
         buildable.append(deployment)
-    return buildable
+    return tuple(buildable)
 
 
-def tfjs_per_family() -> list[str]:
+@cache
+def tfjs_per_family() -> tuple[str, ...]:
     """Besides TFJS_CI's family, each family's cheapest TF.js deployment (by its parent's cost,
     as the downstream tests pick their CI records), where that cost is at most CI_COST_LIMIT."""
-    modules = load_registry().modules
+    registry = load_registry()
+    modules = registry.modules
     by_family: dict[str, list[Deployment]] = defaultdict(list)
     for deployment in buildable_deployments():
         if deployment.kind == TFJS:
             by_family[modules[deployment.parent].family].append(deployment)
-    ci_family = modules[load_registry().deployments[TFJS_CI].parent].family
+    ci_family = modules[registry.deployments[TFJS_CI].parent].family
     picks = []
     for family, deployments in sorted(by_family.items()):
         pick = min(deployments, key=lambda d: (cost(modules[d.parent]), d.handle))
         if family != ci_family and cost(modules[pick.parent]) <= CI_COST_LIMIT:
             picks.append(pick.handle)
-    return picks
+    return tuple(picks)
 
 
 def sweep_handles() -> list[str]:
