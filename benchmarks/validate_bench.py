@@ -7,7 +7,8 @@ deployment and shared file) plus synthetic records: copies of its largest family
 (mobilenet_v2: 220 modules and 132 deployments) under other namespaces, each copy with its own
 family and zoo facts file, all locked. The baseline is a bare pass that only reads and parses
 the same files with libyaml in a fresh interpreter: the ratio shows what the checks cost on top
-of parsing.
+of parsing. A third pass only lists and reads the files (no parse): how much of the bare parse
+is the filesystem's.
 """
 
 import argparse
@@ -36,6 +37,18 @@ for root, dirs, files in os.walk(sys.argv[1]):
         if name.endswith(".yaml"):
             with open(os.path.join(root, name), "rb") as f:
                 yaml.compose(f.read().decode(), Loader=yaml.CSafeLoader)
+            n += 1
+print(n)
+"""
+
+BARE_READ = """
+import os, sys
+n = 0
+for root, dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        if name.endswith(".yaml"):
+            with open(os.path.join(root, name), "rb") as f:
+                f.read()
             n += 1
 print(n)
 """
@@ -91,9 +104,11 @@ def main() -> None:
         records = make_registry(root, args.records)
         validate = [sys.executable, str(REPO / "scripts/validate.py"), "--registry", str(root)]
         bare = [sys.executable, "-c", BARE_PARSE, str(root)]
-        runs = [(timed(validate), timed(bare)) for _ in range(args.repeats)]
-    ours = min(run[0][0] for run in runs), min(run[0][1] for run in runs)
-    base = min(run[1][0] for run in runs), min(run[1][1] for run in runs)
+        read = [sys.executable, "-c", BARE_READ, str(root)]
+        runs = [(timed(validate), timed(bare), timed(read)) for _ in range(args.repeats)]
+    ours, base, files = (
+        (min(run[i][0] for run in runs), min(run[i][1] for run in runs)) for i in range(3)
+    )
     print(f"records:            {records:,} (the registry plus synthetic ones)")
     print(
         f"validate.py:        {ours[0]:.2f} s = {records / ours[0]:,.0f} records/s "
@@ -102,6 +117,10 @@ def main() -> None:
     print(
         f"bare libyaml parse: {base[0]:.2f} s = {records / base[0]:,.0f} records/s "
         f"(baseline), CPU {base[1]:.2f} s"
+    )
+    print(
+        f"listing and reading the files, no parse: {files[0]:.2f} s "
+        f"({files[0] / base[0]:.0%} of the bare parse), CPU {files[1]:.2f} s"
     )
     print(
         f"ratio validate/parse: {ours[0] / base[0]:.2f} wall (target 1.2), "
