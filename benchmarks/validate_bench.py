@@ -29,29 +29,23 @@ REGISTRY = REPO / "registry"
 FAMILY = "mobilenet_v2"
 NAMESPACE = "google/imagenet"
 
-BARE_PARSE = """
-import os, sys, yaml
+EVERY_FILE = """
+import os, sys{imports}
 n = 0
 for root, dirs, files in os.walk(sys.argv[1]):
     for name in files:
         if name.endswith(".yaml"):
             with open(os.path.join(root, name), "rb") as f:
-                yaml.compose(f.read().decode(), Loader=yaml.CSafeLoader)
+                text = f.read()
+            {action}
             n += 1
 print(n)
 """
-
-BARE_READ = """
-import os, sys
-n = 0
-for root, dirs, files in os.walk(sys.argv[1]):
-    for name in files:
-        if name.endswith(".yaml"):
-            with open(os.path.join(root, name), "rb") as f:
-                f.read()
-            n += 1
-print(n)
-"""
+"""A fresh interpreter's pass over every .yaml file under a folder, doing `action` with each."""
+BARE_PARSE = EVERY_FILE.format(
+    imports=", yaml", action="yaml.compose(text.decode(), Loader=yaml.CSafeLoader)"
+)
+BARE_READ = EVERY_FILE.format(imports="", action="del text")
 
 
 def make_registry(root: Path, records: int) -> int:
