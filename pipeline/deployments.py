@@ -312,9 +312,7 @@ class DeploymentPipeline(Pipeline):
             from modules.smoke import smoke_test
 
             report = smoke_test(consumer_dir, spec, kind, options.device)
-            summary.smoke_passed, summary.smoke_device = report.passed, report.device_note
-            if not report.passed:
-                raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
+            summary.record_smoke(report)
         with self.stage("parity with the parent module"):
             expected = parent_output(parent_dir, parity_images(spec))
             width = parent.num_outputs
@@ -323,16 +321,10 @@ class DeploymentPipeline(Pipeline):
                 f"parity with {parent.handle} ({parent.format}, TensorFlow) on {PARITY_IMAGES} "
                 f"images: largest relative error {summary.parity_error:.2e} (limit {PARITY:g})"
             )
-        if store is None or lock is None:
-            return summary
         build = partial(
-            BuildFacts,
-            format=kind,
-            record_digest=deployment.digest,
-            checkpoint_sha256=checkpoint_sha,
+            BuildFacts, record_digest=deployment.digest, checkpoint_sha256=checkpoint_sha
         )
-        self.store_and_build_site(summary, store, lock, artifact.path, build, report.to_json())
-        return summary
+        return self.finish(summary, store, lock, artifact.path, build, report)
 
 
 def check_deployment_store(

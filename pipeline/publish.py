@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubzoo import __version__
 from hubzoo.contract import MODULE_FORMATS, SMOKE_DEVICES
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from modules.export.spec import ExportSpec
+    from modules.smoke import SmokeReport
 
 CHECKPOINT_CACHE = CACHE_DIR / "checkpoints"
 WORK_DIR = CACHE_DIR / "publish"
@@ -80,6 +81,12 @@ class PublishSummary:
     smoke_device: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
+    def record_smoke(self, report: SmokeReport) -> None:
+        """Keep what the smoke test saw; HubzooError listing its failures if it failed."""
+        self.smoke_passed, self.smoke_device = report.passed, report.device_note
+        if not report.passed:
+            raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
+
     def lines(self) -> list[str]:
         """The summary as printable lines."""
         if not self.sha256:
@@ -102,6 +109,9 @@ class PublishSummary:
             f"smoke test: {smoke}",
             f"result:     {state} in {total:.1f} s",
         ]
+
+
+SummaryT = TypeVar("SummaryT", bound=PublishSummary)
 
 
 class Pipeline:
@@ -160,39 +170,37 @@ class Pipeline:
 
                 consumer_dir = unpack_artifact(artifact.path, work / "consumer")
                 report = smoke_test(consumer_dir, spec, module_format, options.device)
-                summary.smoke_passed, summary.smoke_device = report.passed, report.device_note
-                if not report.passed:
-                    raise HubzooError("smoke test failed:\n  " + "\n  ".join(report.failures))
-            if store is None or lock is None:
-                return summary
+                summary.record_smoke(report)
             build = partial(
-                BuildFacts,
-                format=module_format,
-                record_digest=record.digest,
-                checkpoint_sha256=checkpoint_sha,
+                BuildFacts, record_digest=record.digest, checkpoint_sha256=checkpoint_sha
             )
-            self.store_and_build_site(summary, store, lock, artifact.path, build, report.to_json())
-            return summary
+            return self.finish(summary, store, lock, artifact.path, build, report)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def store_and_build_site(
+    def finish(
         self,
-        summary: PublishSummary,
-        store: Store,
-        lock: PublishLock,
+        summary: SummaryT,
+        store: Store | None,
+        lock: PublishLock | None,
         artifact: Path,
         build: Callable[..., BuildFacts],
-        smoke: dict[str, Any],
-    ) -> None:
+        report: SmokeReport,
+    ) -> SummaryT:
         """Upload the checked archive of `summary.handle` with its build facts (`build` given the
-        versions and the smoke report), then rebuild the site when asked to."""
+        format, the versions and the smoke `report`), then rebuild the site when asked to; a dry
+        run (no store) stops before. Returns `summary`."""
+        if store is None or lock is None:
+            return summary
         options = self.options
         with self.stage("upload to store"):
             import tensorflow as tf
 
             facts = build(
-                hubzoo_version=__version__, tensorflow_version=tf.__version__, smoke=smoke
+                format=summary.format,
+                hubzoo_version=__version__,
+                tensorflow_version=tf.__version__,
+                smoke=report.to_json(),
             )
             result = store.put(summary.handle, artifact, facts, lock=lock)
             summary.store_url, summary.created = result.url, result.created
@@ -202,6 +210,7 @@ class Pipeline:
                 build_site(
                     options.site_dir, store.url, options.registry_dir, zoo_url=options.zoo_url
                 )
+        return summary
 
     def checkpoint(self, record: ModuleRecord) -> tuple[Path, str]:
         """The checkpoint prefix to export, and its sha256 or 'synthetic'.
