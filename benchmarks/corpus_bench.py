@@ -12,18 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.seeds import SEED_PAGES, SEEDS_DIR
 from hubzoo.paths import REGISTRY_DIR, REPO_ROOT
 from hubzoo.registry import load_registry
 from hubzoo.render import page_path, render_pages
 from hubzoo.tfhub_dev import tfhub_dev_files
 
 CORPUS = REPO_ROOT / "tests" / "data" / "tfhub_dev_corpus"
-SEEDS = REPO_ROOT / "tests" / "render" / "seeds"
-SEED_HANDLES = {
-    "000_22fb8ee699b3c1a9.txt": "google/imagenet/inception_v2/feature_vector/3",
-    "001_836568f227d077a8.txt": "google/imagenet/inception_resnet_v2/feature_vector/1",
-    "003_83db91d0e773e4f8.txt": "google/imagenet/inception_v1/feature_vector/1",
-}
 
 
 def manifest(corpus: Path) -> list[tuple[str, str]]:
@@ -71,8 +66,8 @@ def main() -> int:
         if not same:
             differing.append(first_diff(path, expected, rendered.get(path)))
     print(f"{identical}/{model_pages} identical")
-    for seed, handle in SEED_HANDLES.items():
-        expected = (SEEDS / seed).read_text(encoding="utf-8")
+    for seed, handle in SEED_PAGES.items():
+        expected = (SEEDS_DIR / seed).read_text(encoding="utf-8")
         got = docs.get(page_path(handle))
         era = registry.modules[handle].docs_era
         print(

@@ -26,21 +26,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from devtools.legacy_venv import run_legacy_python
+from devtools.seeds import seeds_and_classifiers
 from hubzoo.contract import HUB, SAVED_MODEL_2
 from hubzoo.paths import REPO_ROOT
 from hubzoo.registry import load_registry
 from pipeline.publish import export_spec
 
 HUB015_EXPORTER = Path(__file__).with_name("hub015_exporter.py")
-DEFAULT_HANDLES = (
-    "google/imagenet/inception_resnet_v2/classification/1",
-    "google/imagenet/inception_resnet_v2/feature_vector/1",
-    "google/imagenet/inception_v1/classification/1",
-    "google/imagenet/inception_v1/feature_vector/1",
-    "google/imagenet/inception_v2/classification/3",
-    "google/imagenet/inception_v2/feature_vector/3",
-)
-"""The modules the benchmark exports unless told others: the seed pages' and their classifiers."""
 
 
 def folder_bytes(folder: Path) -> int:
@@ -94,7 +86,7 @@ def main() -> None:
     from modules.checkpoints.synthetic import write_synthetic_checkpoint
 
     registry = load_registry()
-    handles = args.handles or DEFAULT_HANDLES
+    handles = args.handles or seeds_and_classifiers(registry)
     specs = [export_spec(registry.find(handle), synthetic=True) for handle in handles]
     rows = []
     with tempfile.TemporaryDirectory(prefix="export_bench-") as tmp:

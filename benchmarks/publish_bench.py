@@ -28,17 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.seeds import SEED_MODULES
 from hubzoo.contract import DEFAULT_OUTPUT, DEFAULT_SIGNATURE
 from hubzoo.progress import Progress
 from hubzoo.registry import load_registry
 from pipeline.batch import BatchOptions, publish_batch
 from pipeline.publish import PublishOptions, export, publish, synthetic_checkpoint
-
-SEEDS = (
-    "google/imagenet/inception_v1/feature_vector/1",
-    "google/imagenet/inception_v2/feature_vector/3",
-    "google/imagenet/inception_resnet_v2/feature_vector/1",
-)
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ def zoo(queries: list[str], jobs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("handles", nargs="*", default=list(SEEDS))
+    parser.add_argument("handles", nargs="*", default=list(SEED_MODULES))
     parser.add_argument(
         "--zoo", action="store_true", help="publish the handles (or globs) as one batch instead"
     )

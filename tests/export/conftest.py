@@ -7,22 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devtools.seeds import seeds_and_classifiers
 from hubzoo.contract import HUB, SAVED_MODEL_2  # noqa: F401  (the formats the tests name)
 from hubzoo.registry import load_registry
 from pipeline.publish import export_spec
 from tests.export.legacy_client_check import hubzoo_test_images
 
-HANDLES = (
-    "google/imagenet/inception_resnet_v2/classification/1",
-    "google/imagenet/inception_resnet_v2/feature_vector/1",
-    "google/imagenet/inception_v1/classification/1",
-    "google/imagenet/inception_v1/feature_vector/1",
-    "google/imagenet/inception_v2/classification/3",
-    "google/imagenet/inception_v2/feature_vector/3",
-)
+_REGISTRY = load_registry()
+HANDLES = seeds_and_classifiers(_REGISTRY)
 """The modules the export tests build: the seed pages' modules and their classifiers (the
 registry holds hundreds; building each would take hours)."""
-_REGISTRY = load_registry()
 SPECS = {handle: export_spec(_REGISTRY.modules[handle], synthetic=True) for handle in HANDLES}
 """The exporter's view of each of those records."""
 SMALL_HANDLE = "google/imagenet/inception_v1/feature_vector/1"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.seeds import SEEDS_DIR
 from hubzoo.paths import DOCS_DIR, REPO_ROOT
 from hubzoo.render import page_path
 from hubzoo.tfhub_dev import model_page_path
@@ -15,7 +16,6 @@ from tests.render.corpus import CORPUS, MODEL_PAGES
 from tests.render.tfhub_dev_rules import check_tree
 
 BUILD_DOCS = [sys.executable, str(REPO_ROOT / "scripts" / "build_docs.py")]
-SEEDS_DIR = Path(__file__).parent / "seeds"
 CURRENT_ERA_HANDLE = "google/imagenet/inception_v2/feature_vector/3"
 
 

@@ -9,29 +9,24 @@ from pathlib import Path
 
 import pytest
 
+from devtools.seeds import SEED_PAGES, SEEDS_DIR
 from hubzoo.paths import REPO_ROOT
 from hubzoo.render import page_path, renderer_of
 from tests.render.corpus import CORPUS, assert_same_text
 
-SEEDS_DIR = Path(__file__).parent / "seeds"
-SEEDS = {
-    "000_22fb8ee699b3c1a9.txt": "google/imagenet/inception_v2/feature_vector/3",
-    "001_836568f227d077a8.txt": "google/imagenet/inception_resnet_v2/feature_vector/1",
-    "003_83db91d0e773e4f8.txt": "google/imagenet/inception_v1/feature_vector/1",
-}
 DOCS_ERAS = {"relative-links", "display-metadata", "tf1"}
 
 
-@pytest.mark.parametrize("seed_file", sorted(SEEDS))
+@pytest.mark.parametrize("seed_file", sorted(SEED_PAGES))
 def test_seed_page_is_reproduced_byte_for_byte_in_its_docs_era(registry, seed_file):
-    record = registry.modules[SEEDS[seed_file]]
+    record = registry.modules[SEED_PAGES[seed_file]]
     expected = (SEEDS_DIR / seed_file).read_text(encoding="utf-8")
     page = renderer_of(registry).module_page(record, docs=True)
     assert_same_text(expected, page, seed_file)
 
 
 def test_the_seeds_cover_three_docs_eras(registry):
-    assert {registry.modules[handle].docs_era for handle in SEEDS.values()} == DOCS_ERAS
+    assert {registry.modules[handle].docs_era for handle in SEED_PAGES.values()} == DOCS_ERAS
 
 
 @pytest.mark.parametrize(
