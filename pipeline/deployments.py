@@ -17,7 +17,6 @@ import difflib
 import shutil
 import tempfile
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ from hubzoo.contract import (
 from hubzoo.errors import HubzooError
 from hubzoo.handles import deployment_handle
 from hubzoo.labels import read_labels
-from hubzoo.manifest import SYNTHETIC, BuildFacts
+from hubzoo.manifest import SYNTHETIC
 from hubzoo.package import package_module, unpack_artifact
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.progress import Progress
@@ -321,10 +320,9 @@ class DeploymentPipeline(Pipeline):
                 f"parity with {parent.handle} ({parent.format}, TensorFlow) on {PARITY_IMAGES} "
                 f"images: largest relative error {summary.parity_error:.2e} (limit {PARITY:g})"
             )
-        build = partial(
-            BuildFacts, record_digest=deployment.digest, checkpoint_sha256=checkpoint_sha
+        return self.finish(
+            summary, store, lock, artifact.path, deployment.digest, checkpoint_sha, report
         )
-        return self.finish(summary, store, lock, artifact.path, build, report)
 
 
 def check_deployment_store(

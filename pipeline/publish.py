@@ -12,10 +12,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -171,10 +170,9 @@ class Pipeline:
                 consumer_dir = unpack_artifact(artifact.path, work / "consumer")
                 report = smoke_test(consumer_dir, spec, module_format, options.device)
                 summary.record_smoke(report)
-            build = partial(
-                BuildFacts, record_digest=record.digest, checkpoint_sha256=checkpoint_sha
+            return self.finish(
+                summary, store, lock, artifact.path, record.digest, checkpoint_sha, report
             )
-            return self.finish(summary, store, lock, artifact.path, build, report)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -184,20 +182,24 @@ class Pipeline:
         store: Store | None,
         lock: PublishLock | None,
         artifact: Path,
-        build: Callable[..., BuildFacts],
+        record_digest: str,
+        checkpoint_sha: str,
         report: SmokeReport,
     ) -> SummaryT:
-        """Upload the checked archive of `summary.handle` with its build facts (`build` given the
-        format, the versions and the smoke `report`), then rebuild the site when asked to; a dry
-        run (no store) stops before. Returns `summary`."""
+        """Upload the checked archive of `summary.handle` with its build facts (the digest of the
+        record it was built from, its checkpoint's sha256 or 'synthetic', the versions and the
+        smoke `report`), then rebuild the site when asked to; a dry run (no store) stops before.
+        Returns `summary`."""
         if store is None or lock is None:
             return summary
         options = self.options
         with self.stage("upload to store"):
             import tensorflow as tf
 
-            facts = build(
+            facts = BuildFacts(
                 format=summary.format,
+                record_digest=record_digest,
+                checkpoint_sha256=checkpoint_sha,
                 hubzoo_version=__version__,
                 tensorflow_version=tf.__version__,
                 smoke=report.to_json(),
