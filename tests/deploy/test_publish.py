@@ -25,7 +25,6 @@ from hubzoo.labels import LABELS_FOLDER
 from hubzoo.paths import REGISTRY_DIR
 from hubzoo.progress import Progress
 from hubzoo.record import Deployment
-from hubzoo.registry import load_registry
 from hubzoo.store import open_store
 from pipeline.deployments import (
     PARITY,
@@ -37,6 +36,7 @@ from pipeline.deployments import (
     relative_error,
 )
 from pipeline.publish import PublishOptions, export_spec, publish, synthetic_checkpoint
+from tests.deploy.conftest import registry
 from tests.downstream.corpus import CI_COST_LIMIT, cost
 from tests.serve.conftest import running
 
@@ -52,11 +52,11 @@ REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.1" (\d+)')
 @cache
 def buildable_deployments() -> tuple[Deployment, ...]:
     """Every corpus deployment whose parent hubzoo can build, in handle order."""
-    registry = load_registry()
+    zoo = registry()
     buildable = []
-    for _, deployment in sorted(registry.deployments.items()):
+    for _, deployment in sorted(zoo.deployments.items()):
         try:
-            buildable_parent(registry, deployment)
+            buildable_parent(zoo, deployment)
         except HubzooError:
             continue
         buildable.append(deployment)
@@ -67,13 +67,13 @@ def buildable_deployments() -> tuple[Deployment, ...]:
 def tfjs_per_family() -> tuple[str, ...]:
     """Besides TFJS_CI's family, each family's cheapest TF.js deployment (by its parent's cost,
     as the downstream tests pick their CI records), where that cost is at most CI_COST_LIMIT."""
-    registry = load_registry()
-    modules = registry.modules
+    zoo = registry()
+    modules = zoo.modules
     by_family: dict[str, list[Deployment]] = defaultdict(list)
     for deployment in buildable_deployments():
         if deployment.kind == TFJS:
             by_family[modules[deployment.parent].family].append(deployment)
-    ci_family = modules[registry.deployments[TFJS_CI].parent].family
+    ci_family = modules[zoo.deployments[TFJS_CI].parent].family
     picks = []
     for family, deployments in sorted(by_family.items()):
         pick = min(deployments, key=lambda d: (cost(modules[d.parent]), d.handle))
@@ -107,8 +107,8 @@ def publish_synthetic(handle: str, store_dir: Path):
 def expected_output(handle: str, tmp_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The parity images and what the parent module (exported in its format from the same
     synthetic checkpoint, loaded by tensorflow_hub) computes on them."""
-    registry = load_registry()
-    parent = registry.modules[registry.deployments[handle].parent]
+    zoo = registry()
+    parent = zoo.modules[zoo.deployments[handle].parent]
     spec = export_spec(parent, synthetic=True)
     assert parent.network is not None
     prefix = synthetic_checkpoint(parent.network, 0, parent.hyperparameters)
@@ -119,8 +119,8 @@ def expected_output(handle: str, tmp_path: Path) -> tuple[np.ndarray, np.ndarray
 
 def check_published(handle: str, store_dir: Path) -> None:
     """Publish `handle` and check its summary and manifest."""
-    registry = load_registry()
-    deployment = registry.deployments[handle]
+    zoo = registry()
+    deployment = zoo.deployments[handle]
     summary = publish_synthetic(handle, store_dir)
     assert summary.created and summary.smoke_passed and summary.synthetic
     assert summary.parity_error is not None and summary.parity_error <= PARITY
@@ -137,9 +137,9 @@ def check_tfjs_by_url(handle: str, base_url: str, tmp_path: Path, caplog) -> flo
     """Load the published TF.js deployment by URL in Node; returns its error to the parent."""
     from modules.tfjs_node import NodeGraphModel
 
-    registry = load_registry()
-    deployment = registry.deployments[handle]
-    width = registry.modules[deployment.parent].num_outputs
+    zoo = registry()
+    deployment = zoo.deployments[handle]
+    width = zoo.modules[deployment.parent].num_outputs
     images, expected = expected_output(handle, tmp_path)
     with (
         caplog.at_level(logging.INFO, logger="hubzoo.serve"),
@@ -247,11 +247,11 @@ def test_every_buildable_deployment_publishes_and_loads_by_url(
 
 @pytest.mark.parametrize(("parent", "reason"), [(QUANTOPS, "quantops"), (AMOEBANET, "no network")])
 def test_a_deployment_of_a_module_hubzoo_cannot_build_fails_in_one_line(parent, reason):
-    registry = load_registry()
-    model = registry.deployments[TFJS_CI]
+    zoo = registry()
+    model = zoo.deployments[TFJS_CI]
     deployment = dataclasses.replace(model, handle=f"{parent}/default/tfjs/1", parent=parent)
     with pytest.raises(HubzooError) as raised:
-        buildable_parent(registry, deployment)
+        buildable_parent(zoo, deployment)
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"{deployment.handle} cannot be published")
